@@ -1,0 +1,63 @@
+"""Pooling: max_pool, avg_pool and the global pools (keras.layers.MaxPooling2D …)."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import Field
+
+from .base import Flag, Inferred, Op, Padding, Shape, need_rank, pair, spatial_out
+from .registry import register
+
+
+class _Pool(Op):
+    pool: Annotated[pair(1, 1 << 10), Field(description="window: n or [h, w]")] = (2, 2)
+    strides: Annotated[
+        pair(1, 1 << 10) | None, Field(description="step; default: the window size (Keras)")
+    ] = None
+    padding: Padding = "valid"
+
+    def infer(self, inputs: list[Shape]) -> Inferred:
+        strides = self.strides or self.pool
+        return Inferred(spatial_out(self, inputs[0], self.pool, strides, self.padding))
+
+
+@register
+class MaxPool(_Pool):
+    """Max over sliding windows (keras.layers.MaxPooling2D)."""
+
+    kind: ClassVar[str] = "max_pool"
+    keras_layer: ClassVar[str] = "MaxPooling2D"
+
+
+@register
+class AvgPool(_Pool):
+    """Mean over sliding windows (keras.layers.AveragePooling2D)."""
+
+    kind: ClassVar[str] = "avg_pool"
+    keras_layer: ClassVar[str] = "AveragePooling2D"
+
+
+class _GlobalPool(Op):
+    keepdims: Flag = False
+
+    def infer(self, inputs: list[Shape]) -> Inferred:
+        (shape,) = inputs
+        need_rank(self, shape, 3)
+        return Inferred((1, 1, shape[2]) if self.keepdims else (shape[2],))
+
+
+@register
+class GlobalAvgPool(_GlobalPool):
+    """Mean over all positions, one value per channel (keras.layers.GlobalAveragePooling2D)."""
+
+    kind: ClassVar[str] = "global_avg_pool"
+    keras_layer: ClassVar[str] = "GlobalAveragePooling2D"
+
+
+@register
+class GlobalMaxPool(_GlobalPool):
+    """Max over all positions, one value per channel (keras.layers.GlobalMaxPooling2D)."""
+
+    kind: ClassVar[str] = "global_max_pool"
+    keras_layer: ClassVar[str] = "GlobalMaxPooling2D"

@@ -1,0 +1,92 @@
+"""One exception for every mistake a user can make in a spec, always with a source location.
+
+A `SpecError` carries one or more `Diagnostic`s; each renders as
+
+    specs/x.yaml:41:9: error: message
+       41 |   - add: {name: conv3_block1_add}
+          |         ^
+
+so editors and terminals can jump to the fault (Lark-style: the line and a caret under it).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a source file; `line` and `col` are 1-based. `text` is that source line."""
+
+    path: str
+    line: int = 1
+    col: int = 1
+    text: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One located message. `notes` are extra located lines (e.g. where a block was used)."""
+
+    location: Location
+    message: str
+    notes: tuple[str, ...] = field(default=())
+
+    def render(self, caret: bool = True) -> str:
+        out = [f"{self.location}: error: {self.message}"]
+        text = self.location.text
+        if caret and text is not None and text.strip():
+            gutter = f"{self.location.line:>5} | "
+            out.append(gutter + text.rstrip("\n"))
+            pad = "".join(c if c == "\t" else " " for c in text[: self.location.col - 1])
+            out.append(" " * (len(gutter) - 2) + "| " + pad + "^")
+        out.extend(f"  note: {n}" for n in self.notes)
+        return "\n".join(out)
+
+
+class SpecError(Exception):
+    """Every user mistake: bad YAML, invalid spec, bad expression, impossible shapes."""
+
+    def __init__(self, diagnostics: Diagnostic | Iterable[Diagnostic]) -> None:
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
+        super().__init__(self.render(caret=False))
+
+    @classmethod
+    def at(cls, location: Location, message: str, *notes: str) -> SpecError:
+        return cls(Diagnostic(location, message, tuple(notes)))
+
+    def render(self, caret: bool = True) -> str:
+        return "\n".join(d.render(caret) for d in self.diagnostics)
+
+
+# Keras argument names users will guess, mapped to ours (ours are shorter, as in DESIGN §4).
+KERAS_ALIASES = {
+    "kernel_size": "kernel",
+    "pool_size": "pool",
+    "stride": "strides",
+    "dilation": "dilation_rate",
+    "bias": "use_bias",
+    "eps": "epsilon",
+    "filter": "filters",
+    "channels": "filters",
+    "out_channels": "filters",
+    "p": "rate",
+    "drop": "rate",
+}
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' — did you mean 'x'?' for a close match among `choices`, else ''."""
+    choices = list(choices)
+    alias = KERAS_ALIASES.get(str(word))
+    if alias in choices:
+        return f" — did you mean '{alias}'?"
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""

@@ -1,0 +1,297 @@
+"""Safe YAML loading that remembers where every key, value and list item came from.
+
+We compose the document ourselves from the parser's event stream (libyaml when available), so
+that nothing recursive runs on user input and every refusal is located:
+
+- only the plain YAML tags (str, int, float, bool, null, map, seq) — no `!!python/...`;
+- duplicate keys in a mapping (PyYAML would silently keep the last one);
+- aliases: a bounded count, and a bounded total of expanded nodes (billion laughs);
+- nesting depth, file size, non-UTF-8 bytes, NaN/inf, several documents, merge keys.
+
+The result is a `Doc`: plain Python data plus a table `path -> (key mark, value mark)`, where a
+path is the tuple of keys and indices leading to a value, e.g. ("backbone", 3, "conv", "filters").
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import Diagnostic, Location, SpecError
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_ALIASES = 256
+MAX_EXPANDED_NODES = 200_000
+
+Path = tuple[Any, ...]
+Mark = tuple[int, int]  # 1-based (line, col)
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """SafeLoader that also reads `1e-5` as a float (YAML 1.1 wants `1.0e-5`)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "value")}
+
+
+@dataclass
+class Doc:
+    """A loaded spec file: data, source text and the location of every path."""
+
+    path: str
+    text: str
+    data: Any
+    keys: dict[Path, Mark] = field(default_factory=dict)
+    values: dict[Path, Mark] = field(default_factory=dict)
+    quoted: set[Path] = field(default_factory=set)
+
+    def location(self, path: Path, *, key: bool = False) -> Location:
+        """Where `path` is written; falls back to the nearest enclosing value that has a mark."""
+        path = tuple(path)
+        table = self.keys if key else self.values
+        while path:
+            mark = table.get(path) or self.values.get(path) or self.keys.get(path)
+            if mark:
+                return self._loc(mark)
+            path = path[:-1]
+        return self._loc(self.values.get((), (1, 1)))
+
+    def _loc(self, mark: Mark) -> Location:
+        line, col = mark
+        lines = self.text.splitlines()
+        text = lines[line - 1] if 0 < line <= len(lines) else None
+        return Location(self.path, line, col, text)
+
+    def error(self, path: Path, message: str, *, key: bool = False, notes: tuple = ()) -> SpecError:
+        return SpecError(Diagnostic(self.location(path, key=key), message, tuple(notes)))
+
+
+def load_file(path: str | os.PathLike[str]) -> Doc:
+    """Read and load a spec file; every problem is a located SpecError."""
+    name = os.fspath(path)
+    try:
+        size = os.path.getsize(name)
+        if size > MAX_FILE_BYTES:
+            raise SpecError.at(
+                Location(name), f"file is {size:,} bytes; specs are limited to {MAX_FILE_BYTES:,}"
+            )
+        with open(name, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise SpecError.at(Location(name), f"cannot read file: {e.strerror or e}") from None
+    return load_bytes(raw, name)
+
+
+def load_bytes(raw: bytes, name: str = "<string>") -> Doc:
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError.at(Location(name), f"file is larger than {MAX_FILE_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        before = raw[: e.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise SpecError.at(
+            Location(name, line, col), f"file is not UTF-8 (byte 0x{raw[e.start]:02x})"
+        ) from None
+    return load_text(text.removeprefix("\ufeff"), name)
+
+
+def load_text(text: str, name: str = "<string>") -> Doc:
+    doc = Doc(name, text, None)
+    if not text.strip() or all(
+        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    ):
+        raise SpecError.at(Location(name), "file is empty; a spec starts with `archspec: 1`")
+    _Composer(doc).run()
+    return doc
+
+
+@dataclass
+class _Frame:
+    container: Any  # dict or list being filled
+    path: Path
+    anchor: str | None
+    key: Any = None  # mapping: the pending key, or _NO_KEY
+    key_mark: Mark | None = None
+    size: int = 1  # expanded node count, for the alias bound
+    start: Mark = (1, 1)
+
+
+_NO_KEY = object()
+
+
+class _Composer:
+    """Builds plain data from parser events, iteratively (no recursion on user input)."""
+
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.aliases = 0
+        self.expanded = 0
+        self.errors: list[Diagnostic] = []
+
+    def fail(self, mark: Mark, message: str) -> SpecError:
+        return SpecError(Diagnostic(self.doc._loc(mark), message))
+
+    def note(self, mark: Mark, message: str) -> None:
+        self.errors.append(Diagnostic(self.doc._loc(mark), message))
+
+    def run(self) -> None:
+        loader = _Loader(self.doc.text)
+        try:
+            self._compose(loader)
+        except yaml.MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            problem = e.problem or e.context or "invalid YAML"
+            raise self.fail(where, f"invalid YAML: {problem}") from None
+        except yaml.YAMLError as e:
+            raise self.fail((1, 1), f"invalid YAML: {e}") from None
+        finally:
+            loader.dispose()
+        if self.errors:
+            raise SpecError(self.errors)
+
+    def _compose(self, loader: Any) -> None:
+        stack: list[_Frame] = []
+        root: list[Any] = []
+        documents = 0
+        while True:
+            event = loader.get_event()
+            mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+            if isinstance(event, yaml.StreamEndEvent):
+                break
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise self.fail(mark, "a spec file holds one YAML document; found a second")
+                continue
+            if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
+                continue
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frame = stack.pop()
+                if frame.anchor:
+                    self.anchors[frame.anchor] = (frame.container, frame.size)
+                self._place(stack, root, frame.container, frame.size, None, frame.start)
+                continue
+            if isinstance(event, yaml.AliasEvent):
+                value, size = self._alias(event.anchor, mark)
+                self._place(stack, root, value, size, None, mark)
+                continue
+            tag = event.tag
+            if tag not in (None, "!") and not tag.startswith(_TAG):
+                raise self.fail(mark, f"tag '{tag}' is not allowed; specs use plain YAML values")
+            if isinstance(event, yaml.ScalarEvent):
+                value = self._scalar(loader, event, mark)
+                if event.anchor:
+                    self.anchors[event.anchor] = (value, 1)
+                quoted = event.style in ("'", '"')
+                self._place(stack, root, value, 1, quoted, mark)
+                continue
+            if len(stack) >= MAX_DEPTH:
+                raise self.fail(mark, f"nesting is deeper than {MAX_DEPTH} levels")
+            is_map = isinstance(event, yaml.MappingStartEvent)
+            expected = _TAG + ("map" if is_map else "seq")
+            if tag not in (None, "!", expected):
+                raise self.fail(mark, f"tag '{tag}' is not allowed here")
+            path = self._child_path(stack, mark)
+            self.doc.values[path] = mark
+            container: Any = {} if is_map else []
+            stack.append(_Frame(container, path, event.anchor, _NO_KEY, None, 1, mark))
+        if not root:
+            raise self.fail((1, 1), "file is empty; a spec starts with `archspec: 1`")
+        self.doc.data = root[0]
+
+    def _child_path(self, stack: list[_Frame], mark: Mark) -> Path:
+        if not stack:
+            return ()
+        top = stack[-1]
+        if isinstance(top.container, list):
+            return (*top.path, len(top.container))
+        if top.key is _NO_KEY:
+            raise self.fail(mark, "mapping keys must be plain scalars, not lists or mappings")
+        return (*top.path, top.key)
+
+    def _place(
+        self, stack: list[_Frame], root: list, value: Any, size: int, quoted: bool | None, mark: Mark
+    ) -> None:
+        """Put a finished value into its parent (or make it the document root)."""
+        self.expanded += size
+        if self.expanded > MAX_EXPANDED_NODES:
+            raise self.fail(mark, f"document expands to more than {MAX_EXPANDED_NODES:,} nodes")
+        if not stack:
+            root.append(value)
+            return
+        top = stack[-1]
+        top.size += size
+        if isinstance(top.container, list):
+            path = (*top.path, len(top.container))
+            top.container.append(value)
+        elif top.key is _NO_KEY:  # this value is a key
+            if quoted is None:
+                raise self.fail(mark, "mapping keys must be plain scalars, not lists or mappings")
+            if value == "<<" and not quoted:
+                raise self.fail(mark, "merge keys '<<' are not supported; use params or blocks")
+            if value in top.container:
+                first = self.doc.keys[(*top.path, value)]
+                self.note(mark, f"duplicate key '{value}' (first given at line {first[0]})")
+                value = _Duplicate(value)
+            top.key, top.key_mark = value, mark
+            return
+        else:
+            path = (*top.path, top.key)
+            if not isinstance(top.key, _Duplicate):
+                top.container[top.key] = value
+                self.doc.keys[path] = top.key_mark  # type: ignore[assignment]
+            top.key = _NO_KEY
+        self.doc.values.setdefault(path, mark)
+        if quoted:
+            self.doc.quoted.add(path)
+
+    def _alias(self, anchor: str, mark: Mark) -> tuple[Any, int]:
+        self.aliases += 1
+        if self.aliases > MAX_ALIASES:
+            raise self.fail(mark, f"more than {MAX_ALIASES} aliases in one file")
+        if anchor not in self.anchors:
+            raise self.fail(mark, f"alias '*{anchor}' refers to no anchor above it")
+        return self.anchors[anchor]
+
+    def _scalar(self, loader: Any, event: Any, mark: Mark) -> Any:
+        if event.tag == "!" or event.style in ("'", '"', "|", ">") and event.tag is None:
+            return event.value
+        tag = event.tag or loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag not in _SCALAR_TAGS:
+            raise self.fail(mark, f"tag '{tag}' is not allowed; specs use plain YAML values")
+        kind = tag[len(_TAG) :]
+        if kind in ("str", "timestamp", "value"):
+            return event.value
+        node = yaml.ScalarNode(tag, event.value)
+        try:
+            value = getattr(loader, f"construct_yaml_{kind}")(node)
+        except (ValueError, yaml.YAMLError):
+            raise self.fail(mark, f"'{event.value}' is not a valid {kind}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(mark, f"'{event.value}' is not a finite number")
+        return value
+
+
+class _Duplicate(str):
+    """Marks the key of a duplicate entry so its value is read (for more errors) but dropped."""
+
+    __slots__ = ()

@@ -1,0 +1,86 @@
+"""The pydantic models of a spec file's structure (DESIGN §4).
+
+Nodes are kept as raw YAML here and checked one by one against the model of their op or block in
+`spec.validate`: the op name is the tag of a discriminated union, routed by hand so an unknown
+op gets a "did you mean", and so `$expressions` can stand where values are not known yet.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from .strict import Strict
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, description="letters, digits and _")]
+ParamValue = StrictInt | StrictFloat | StrictBool | StrictStr
+MAX_INPUT_DIM = 1 << 16
+
+
+class InputDef(Strict):
+    """A model input: its shape without the batch dimension, e.g. [224, 224, 3]."""
+
+    shape: Annotated[
+        list[Annotated[int, Field(strict=True, ge=1, le=MAX_INPUT_DIM)] | StrictStr],
+        Field(min_length=1, max_length=4, description="H, W, C (or any rank 1–4)"),
+    ]
+    name: Name = "input"
+
+
+PARAM_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "any": object}
+
+
+def _param_shorthand(value: Any) -> Any:
+    """`filters: int` (required) or `strides: 1` (default, typed by it) or the full mapping."""
+    if isinstance(value, str) and value in PARAM_TYPES:
+        return {"type": value}
+    if isinstance(value, bool):
+        return {"type": "bool", "default": value}
+    for name, kind in (("int", int), ("float", float), ("str", str)):
+        if isinstance(value, kind):
+            return {"type": name, "default": value}
+    return value
+
+
+class ParamDecl(Strict):
+    """A user block's parameter: type, optional default, one-line doc."""
+
+    type: Literal["int", "float", "bool", "str", "any"]
+    default: Any = Field(None, description="leave out to make the parameter required")
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return "default" not in self.model_fields_set
+
+
+class BlockDef(Strict):
+    """A block written in YAML: parameters and a body of nodes, used like a built-in block."""
+
+    doc: str = ""
+    params: dict[Name, Annotated[ParamDecl, BeforeValidator(_param_shorthand)]] = {}
+    inputs: Annotated[list[Name], Field(min_length=1, max_length=16)] = ["input"]
+    body: Annotated[list[Any], Field(min_length=1)]
+    output: Name | None = None
+
+
+class SpecFile(Strict):
+    """The top level of a spec file."""
+
+    archspec: Literal[1] = Field(description="language version; always 1 for now")
+    name: Name
+    doc: str = ""
+    extends: str | None = Field(None, description="path of a spec this one builds on")
+    params: dict[Name, ParamValue] = {}
+    input: InputDef | None = None
+    inputs: Annotated[list[InputDef], Field(min_length=1, max_length=16)] | None = None
+    backbone: list[Any] | None = None
+    head: list[Any] | None = None
+    outputs: Annotated[list[Name], Field(min_length=1)] | None = None
+    blocks: dict[Name, BlockDef] = {}
+    freeze: Literal["backbone", "all"] | list[Name] | None = None
+    override: dict[Name, dict[str, Any]] = Field(
+        {}, description="node or block name → arguments replaced in it (for `extends`)"
+    )

@@ -1,0 +1,349 @@
+"""Checks one loaded spec file before anything is expanded, reporting every problem at once.
+
+The file's structure is validated by `SpecFile`; then every node (in backbone, head and block
+bodies) is routed by its one key to the model of its op or block, the tag of a discriminated
+union: literal arguments are validated now, `$expressions` are only parsed (their values are
+known once the walk binds parameters, where the same model validates them again).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..blocks import BLOCKS
+from ..ops import OPS
+from . import expr
+from .errors import Diagnostic, Location, SpecError, did_you_mean
+from .loader import Doc, Path
+from .model import NAME_PATTERN, BlockDef, SpecFile
+
+STRUCTURAL = ("name", "from", "repeat")
+MAX_REPEAT = 10_000
+_NAME = re.compile(NAME_PATTERN)
+
+
+@dataclass
+class RawNode:
+    """A node as written: its op or block, its arguments, and where it stands in which file."""
+
+    op: str
+    args: dict[str, Any]
+    doc: Doc
+    path: Path  # of the list item, e.g. ("backbone", 3)
+    name: Any = None
+    source: Any = None  # the `from` value
+    repeat: Any = None
+
+    def arg_path(self, *sub: Any) -> Path:
+        return (*self.path, self.op, *sub)
+
+    def at(self, *sub: Any, key: bool = False) -> Location:
+        return self.doc.location(self.arg_path(*sub), key=key)
+
+    @property
+    def literal_name(self) -> str | None:
+        return self.name if isinstance(self.name, str) and not expr.is_expr(self.name) else None
+
+
+@dataclass
+class UserBlock:
+    name: str
+    definition: BlockDef
+    body: list[RawNode]
+    doc: Doc
+    path: Path
+
+
+@dataclass
+class CheckedFile:
+    doc: Doc
+    spec: SpecFile
+    backbone: list[RawNode] | None
+    head: list[RawNode] | None
+    blocks: dict[str, UserBlock] = field(default_factory=dict)
+
+
+def check_file(doc: Doc, inherited_blocks: dict[str, UserBlock] | None = None) -> CheckedFile:
+    """Validate a loaded file; raises one SpecError listing every problem found."""
+    data = doc.data
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"the value {data!r}"
+        raise doc.error((), f"a spec is a mapping (archspec, name, backbone, …); this file holds {kind}")
+    diags: list[Diagnostic] = []
+    spec: SpecFile | None = None
+    try:
+        spec = SpecFile.model_validate(data)
+    except ValidationError as e:
+        diags += pydantic_diagnostics(doc, (), e, data)
+
+    user_names = set(inherited_blocks or {})
+    raw_blocks = data.get("blocks")
+    if isinstance(raw_blocks, dict):
+        user_names |= {k for k in raw_blocks if isinstance(k, str)}
+    known = Known(user_names, dict(inherited_blocks or {}))
+    if isinstance(raw_blocks, dict):  # their params must be known before their uses are checked
+        for bname, bdata in raw_blocks.items():
+            if isinstance(bdata, dict) and spec is not None and bname in spec.blocks:
+                known.params[bname] = spec.blocks[bname]
+
+    lists: dict[str, list[RawNode] | None] = {}
+    for section in ("backbone", "head"):
+        lists[section] = _check_list(doc, (section,), data.get(section), known, diags)
+    blocks = dict(inherited_blocks or {})
+    if isinstance(raw_blocks, dict):
+        for bname, bdata in raw_blocks.items():
+            body = bdata.get("body") if isinstance(bdata, dict) else None
+            nodes = _check_list(doc, ("blocks", bname, "body"), body, known, diags)
+            if spec is not None and bname in spec.blocks and nodes is not None:
+                blocks[bname] = UserBlock(bname, spec.blocks[bname], nodes, doc, ("blocks", bname))
+    if spec is not None:
+        _check_top_level(doc, spec, diags)
+    if diags:
+        raise SpecError(_dedupe(diags))
+    assert spec is not None
+    return CheckedFile(doc, spec, lists["backbone"], lists["head"], blocks)
+
+
+@dataclass
+class Known:
+    """The node kinds a file may use besides the built-ins: its user blocks (and inherited)."""
+
+    user: set[str]
+    params: dict[str, Any]
+
+    def all(self) -> list[str]:
+        return [*OPS, *BLOCKS, *self.user]
+
+
+def _check_top_level(doc: Doc, spec: SpecFile, diags: list[Diagnostic]) -> None:
+    if spec.extends is None:
+        if spec.input is None and spec.inputs is None:
+            diags.append(Diagnostic(doc.location(()), "a spec needs `input: {shape: [...]}`"))
+        if spec.backbone is None:
+            diags.append(Diagnostic(doc.location(()), "a spec needs a `backbone:` list of nodes"))
+    if spec.input is not None and spec.inputs is not None:
+        diags.append(
+            Diagnostic(doc.location(("inputs",), key=True), "give `input` or `inputs`, not both")
+        )
+    for k, v in spec.params.items():
+        _check_exprs(doc, ("params", k), v, diags)
+    for i, d in enumerate([spec.input] if spec.input else spec.inputs or []):
+        base = ("input",) if spec.input else ("inputs", i)
+        for j, dim in enumerate(d.shape):
+            _check_exprs(doc, (*base, "shape", j), dim, diags)
+
+
+def _check_list(
+    doc: Doc, path: Path, value: Any, known: Known, diags: list[Diagnostic]
+) -> list[RawNode] | None:
+    if not isinstance(value, list):
+        return None  # absent, or SpecFile reported the wrong type
+    nodes = []
+    for i, item in enumerate(value):
+        try:
+            node = parse_node(doc, (*path, i), item, known)
+        except SpecError as e:
+            diags.extend(e.diagnostics)
+            continue
+        diags.extend(_check_node(node, known))
+        nodes.append(node)
+    return nodes
+
+
+def parse_node(doc: Doc, path: Path, item: Any, known: Known) -> RawNode:
+    """Split `op: {args}` (or a bare `op`) into a RawNode; the op must exist."""
+    if isinstance(item, str):
+        op, args = item, {}
+    elif isinstance(item, dict) and len(item) == 1:
+        ((op, args),) = item.items()
+        if args is None:
+            args = {}
+    else:
+        got = f"{len(item)} keys" if isinstance(item, dict) else type(item).__name__
+        raise doc.error(
+            path, f"a node is one `op: {{arguments}}` mapping or a bare op name; got {got}"
+        )
+    if not isinstance(op, str) or op not in OPS and op not in BLOCKS and op not in known.user:
+        hint = did_you_mean(str(op), known.all())
+        where = path if isinstance(item, str) else (*path, op)
+        raise doc.error(where, f"unknown op or block '{op}'{hint}", key=True)
+    if not isinstance(args, dict):
+        raise doc.error(
+            (*path, op), f"the arguments of '{op}' must be a mapping like {{filters: 64}}"
+        )
+    rest = {k: v for k, v in args.items() if k not in STRUCTURAL}
+    return RawNode(op, rest, doc, path, args.get("name"), args.get("from"), args.get("repeat"))
+
+
+def _check_node(node: RawNode, known: Known) -> list[Diagnostic]:
+    diags: list[Diagnostic] = []
+    doc = node.doc
+    for key in STRUCTURAL:
+        _check_exprs(doc, node.arg_path(key), getattr(node, _ATTR[key]), diags)
+    for key, value in node.args.items():
+        _check_exprs(doc, node.arg_path(key), value, diags)
+    diags += _check_structural(node)
+    model = OPS.get(node.op) or BLOCKS.get(node.op)
+    if model is not None:
+        diags += check_literal_args(node, model)
+    elif node.op in known.params:
+        diags += _check_user_args(node, known.params[node.op])
+    return diags
+
+
+_ATTR = {"name": "name", "from": "source", "repeat": "repeat"}
+
+
+def _check_structural(node: RawNode) -> list[Diagnostic]:
+    out = []
+    name, source, repeat = node.name, node.source, node.repeat
+    if name is not None and not expr.is_expr(name):
+        if not isinstance(name, str) or not _NAME.match(name):
+            out.append(
+                Diagnostic(
+                    node.at("name"),
+                    f"name {name!r} must start with a letter or _ and hold only letters, digits "
+                    "and _ (at most 128)",
+                )
+            )
+    if source is not None:
+        items = source if isinstance(source, list) else [source]
+        if not items or not all(isinstance(s, str) for s in items):
+            out.append(Diagnostic(node.at("from"), "`from` is a node name or a list of names"))
+    if repeat is not None and not expr.is_expr(repeat):
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+            out.append(
+                Diagnostic(node.at("repeat"), f"repeat must be an integer from 1 to {MAX_REPEAT:,}")
+            )
+    return out
+
+
+def has_expr(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(has_expr(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_expr(v) for v in value.values())
+    return expr.is_expr(value)
+
+
+def check_literal_args(node: RawNode, model: type[BaseModel]) -> list[Diagnostic]:
+    """Validate the arguments whose values are written out; `$` ones wait for the walk."""
+    literal = {k: v for k, v in node.args.items() if not has_expr(v)}
+    deferred = set(node.args) - set(literal)
+    try:
+        model.model_validate(literal)
+    except ValidationError as e:
+        diags = pydantic_diagnostics(node.doc, node.arg_path(), e, literal, deferred)
+        return [d for d in diags if d is not _SKIP]
+    return []
+
+
+def _check_user_args(node: RawNode, block: BlockDef) -> list[Diagnostic]:
+    out = []
+    for key in node.args:
+        if key not in block.params:
+            hint = did_you_mean(key, [*block.params, *STRUCTURAL])
+            out.append(
+                Diagnostic(
+                    node.at(key, key=True), f"block '{node.op}' has no parameter '{key}'{hint}"
+                )
+            )
+    for pname, decl in block.params.items():
+        if decl.required and pname not in node.args:
+            out.append(
+                Diagnostic(node.at(key=True), f"block '{node.op}' needs parameter '{pname}'")
+            )
+    return out
+
+
+def _check_exprs(doc: Doc, path: Path, value: Any, diags: list[Diagnostic]) -> None:
+    for sub, text in _exprs(value):
+        try:
+            expr.parse(text[1:])
+        except expr.ExprError as e:
+            diags.append(Diagnostic(expr_location(doc, (*path, *sub), e.offset), e.message))
+
+
+def _exprs(value: Any, sub: Path = ()) -> Iterator[tuple[Path, str]]:
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _exprs(v, (*sub, i))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _exprs(v, (*sub, k))
+    elif expr.is_expr(value):
+        yield sub, value
+
+
+def expr_location(doc: Doc, path: Path, offset: int) -> Location:
+    """The column of character `offset` of the expression after its `$` (and opening quote)."""
+    loc = doc.location(path)
+    shift = 1 + offset + (1 if tuple(path) in doc.quoted else 0)
+    return Location(loc.path, loc.line, loc.col + shift, loc.text)
+
+
+_SKIP = Diagnostic(Location("-"), "")
+
+
+def pydantic_diagnostics(
+    doc: Doc, base: Path, error: ValidationError, data: Any, deferred: set[str] = frozenset()
+) -> list[Diagnostic]:
+    """Map pydantic's errors back to YAML locations, one message per offending key or value."""
+    out = []
+    for e in error.errors(include_url=False):
+        loc = tuple(e["loc"])
+        path, rest = _data_path(data, loc)
+        kind = e["type"]
+        if kind == "unknown_key":
+            key = e["ctx"]["key"]
+            out.append(Diagnostic(doc.location((*base, *path, key), key=True), e["msg"]))
+        elif kind == "missing":
+            missing = rest[-1] if rest else "?"
+            if missing in deferred and len(path) == 0:
+                out.append(_SKIP)
+                continue
+            out.append(
+                Diagnostic(
+                    doc.location((*base, *path), key=True), f"missing required key '{missing}'"
+                )
+            )
+        else:
+            what = f"'{path[-1]}': " if path and isinstance(path[-1], str) else ""
+            got = e.get("input")
+            shown = f" (got {got!r})" if isinstance(got, (int, float, str, bool)) else ""
+            msg = e["msg"][0].lower() + e["msg"][1:]
+            out.append(Diagnostic(doc.location((*base, *path)), f"{what}{msg}{shown}"))
+    return out
+
+
+def _data_path(data: Any, loc: tuple) -> tuple[Path, tuple]:
+    """Keep the parts of pydantic's loc that index into the data; drop union-branch labels."""
+    path: list[Any] = []
+    rest: list[Any] = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            path.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            path.append(part)
+            cur = cur[part]
+        else:
+            rest.append(part)
+    return tuple(path), tuple(rest)
+
+
+def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """pydantic reports a union failure once per branch; keep the first message per place."""
+    seen, out = set(), []
+    for d in diags:
+        key = (d.location.path, d.location.line, d.location.col, d.message.split(":")[0])
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out

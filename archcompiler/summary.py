@@ -1,0 +1,177 @@
+"""Tables and totals from a Graph: the terminal table, Markdown, and the JSON of DESIGN §6."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .graph import Graph, Node
+from .ops.base import fmt
+
+FLOAT32 = 4
+
+
+def to_json(graph: Graph) -> dict[str, Any]:
+    """The `archc summary --format json` object (DESIGN §6); node figures add up to the totals."""
+    nodes = graph.nodes
+    return {
+        "name": graph.name,
+        "inputs": {n: list(nodes[n].shape) for n in graph.inputs},
+        "outputs": {n: list(nodes[n].shape) for n in graph.outputs},
+        "params": {
+            "total": graph.total_params,
+            "trainable": graph.trainable_params,
+            "non_trainable": graph.non_trainable_params,
+        },
+        "macs": graph.macs,
+        "activations": graph.activations,
+        "nodes": [
+            {
+                "name": n.name,
+                "op": n.op,
+                "block": list(n.block),
+                "inputs": list(n.inputs),
+                "output_shape": list(n.shape),
+                "params": n.params,
+                "trainable_params": n.trainable_params,
+                "macs": n.macs,
+            }
+            for n in graph
+        ],
+    }
+
+
+def human(count: float, unit: str = "") -> str:
+    """4.09 G — three significant digits with an SI prefix."""
+    for prefix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(count) >= scale:
+            return f"{count / scale:.3g} {prefix}{unit}"
+    return f"{count:g} {unit}".rstrip()
+
+
+def human_bytes(n: float) -> str:
+    """97.7 MB — binary multiples, as Keras's model.summary() prints them."""
+    for prefix, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {prefix}"
+    return f"{n:.0f} B"
+
+
+@dataclass
+class Row:
+    name: str
+    op: str
+    shape: str
+    params: int
+    macs: int
+    level: int  # indentation: how many blocks enclose it
+    inputs: str = ""
+    is_block: bool = False
+
+
+def rows(graph: Graph, depth: int | None = None) -> list[Row]:
+    """Graph order; a block opens with a header row (its totals) and, deeper than `depth`,
+    stands for its contents as one folded row."""
+    totals: dict[tuple[str, ...], list[int]] = {}
+    for node in graph:
+        for i in range(1, len(node.block) + 1):
+            t = totals.setdefault(node.block[:i], [0, 0])
+            t[0] += node.params
+            t[1] += node.macs
+    out: list[Row] = []
+    opened: tuple[str, ...] = ()
+    prev: Node | None = None
+    for node in graph:
+        path = node.block
+        common = 0
+        while common < min(len(path), len(opened)) and path[common] == opened[common]:
+            common += 1
+        for i in range(common + 1, len(path) + 1):
+            if depth is not None and i > depth + 1:
+                break
+            out.append(_block_row(graph, path[:i], totals[path[:i]]))
+        opened = path
+        if depth is None or len(path) <= depth:
+            linked = prev is None or node.inputs != (prev.name,)
+            shown = ", ".join(node.inputs) if linked and node.op != "input" else ""
+            out.append(
+                Row(node.name, node.op, fmt(node.shape), node.params, node.macs, len(path), shown)
+            )
+        prev = node
+    return out
+
+
+def _block_row(graph: Graph, path: tuple[str, ...], total: list[int]) -> Row:
+    block = graph.blocks.get(path)
+    kind = block.kind if block else "block"
+    shape = ""
+    if block and block.output and block.output in graph.nodes:
+        shape = fmt(graph.nodes[block.output].shape)
+    return Row(path[-1], kind, shape, total[0], total[1], len(path) - 1, is_block=True)
+
+
+def totals_lines(graph: Graph) -> list[tuple[str, str]]:
+    p = graph.total_params
+    return [
+        ("Total params", f"{p:,}  ({human_bytes(p * FLOAT32)} float32)"),
+        ("Trainable params", f"{graph.trainable_params:,}"),
+        ("Non-trainable params", f"{graph.non_trainable_params:,}"),
+        ("MACs (batch 1)", f"{human(graph.macs)}  ({graph.macs:,})"),
+        (
+            "Activations (batch 1)",
+            f"{human(graph.activations)} values  ({human_bytes(graph.activations * FLOAT32)} float32)",
+        ),
+        ("Nodes", f"{len(graph):,} primitive ops, {len(graph.blocks):,} blocks"),
+    ]
+
+
+def _cells(r: Row) -> list[str]:
+    label = ("  " * r.level) + (f"▸ {r.name}" if r.is_block else r.name)
+    return [
+        label,
+        r.op,
+        r.shape,
+        f"{r.params:,}" if r.params else "–",
+        human(r.macs) if r.macs else "–",
+        r.inputs,
+    ]
+
+
+HEAD = ["Layer", "Op", "Output shape", "Params", "MACs", "From"]
+RIGHT = {3, 4}
+
+
+def render_table(graph: Graph, depth: int | None = None) -> str:
+    """The terminal table: blocks indented, thousands separators, MACs in SI units."""
+    body = [_cells(r) for r in rows(graph, depth)]
+    cols = [c for c in range(len(HEAD)) if c != 5 or any(r[5] for r in body)]
+    widths = {c: max(len(HEAD[c]), *(len(r[c]) for r in body)) for c in cols}
+
+    def line(cells: list[str]) -> str:
+        parts = [
+            cells[c].rjust(widths[c]) if c in RIGHT else cells[c].ljust(widths[c]) for c in cols
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "─" * len(line(HEAD))
+    title = f"Model: {graph.name}"
+    if graph.doc:
+        first = graph.doc.split(": ")[0].split(". ")[0].strip()
+        title += f" — {first[:90]}…" if len(first) > 90 else f" — {first}"
+    out = [title, rule, line(HEAD), rule, *(line(r) for r in body), rule]
+    label = max(len(k) for k, _ in totals_lines(graph))
+    out += [f"{k + ':':<{label + 1}} {v}" for k, v in totals_lines(graph)]
+    return "\n".join(out)
+
+
+def render_markdown(graph: Graph, depth: int | None = None) -> str:
+    """A GitHub-flavoured Markdown table, for papers and READMEs."""
+    out = [f"### {graph.name}", "", "| " + " | ".join(HEAD) + " |"]
+    out.append("|" + "|".join("---:" if c in RIGHT else "---" for c in range(len(HEAD))) + "|")
+    for r in rows(graph, depth):
+        cells = _cells(r)
+        cells[0] = "&nbsp;" * 2 * r.level + (f"**{r.name}**" if r.is_block else f"`{r.name}`")
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    out.append("")
+    out += [f"- **{k}:** {v}" for k, v in totals_lines(graph)]
+    return "\n".join(out)
