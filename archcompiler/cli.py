@@ -112,10 +112,19 @@ def check(specs: tuple[str, ...], sets: tuple[str, ...], max_params: int, max_no
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @_common
-@click.option("--depth", type=click.IntRange(0), default=None,
-              help="Fold blocks nested deeper than N into one row (0: top-level blocks only).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
-              show_default=True)
+@click.option(
+    "--depth",
+    type=click.IntRange(0),
+    default=None,
+    help="Fold blocks nested deeper than N into one row (0: top-level blocks only).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+)
 @click.option("--no-head", is_flag=True, help="Leave out the head (classifier).")
 @_reports_errors
 def summary(spec: str, sets: tuple[str, ...], max_params: int, max_nodes: int,

@@ -26,8 +26,15 @@ from .spec.errors import Diagnostic, Location, SpecError, did_you_mean
 from .spec.loader import Doc, Path, load_file
 from .spec.model import NAME_PATTERN, PARAM_TYPES, InputDef
 from .spec.validate import (
-    STRUCTURAL, CheckedFile, RawNode, UserBlock, check_file, check_literal_args,
-    expr_location, parse_node, pydantic_diagnostics,
+    STRUCTURAL,
+    CheckedFile,
+    RawNode,
+    UserBlock,
+    check_file,
+    check_literal_args,
+    expr_location,
+    parse_node,
+    pydantic_diagnostics,
 )  # fmt: skip
 
 MAX_EXTENDS_DEPTH = 8
@@ -114,6 +121,7 @@ class _Walk:
         self.graph = Graph(self.top.spec.name, self.top.spec.doc)
         self.blocks = self.top.blocks
         self.ctx = _Context()
+        self.params_so_far = 0
         self.params = self._bind_params(overrides)
         self.overrides = self._merge_overrides()
         self.used_overrides: set[str] = set()
@@ -202,7 +210,7 @@ class _Walk:
             self._add_input(d, f, path, scope)
         if len(self.graph.inputs) == 1:
             scope.names.setdefault("input", self.graph.inputs[0])
-        backbone_nodes, backbone_file = backbone
+        backbone_nodes, _ = backbone
         self._place_list(backbone_nodes, scope, self.params, self.ctx)
         if self.use_head and head[0]:
             self._place_list(head[0], scope, self.params, replace(self.ctx, section="head"))
@@ -265,7 +273,7 @@ class _Walk:
         if repeat is None:
             instances = [(base, ctx)]
         else:
-            group = ctx.block + (base,)
+            group = (*ctx.block, base)
             self.graph.blocks[group] = BlockInstance(group, f"{raw.op} ×{repeat}", raw.at(key=True))
             suffix = "_" if is_op else "_block"
             instances = [
@@ -398,21 +406,27 @@ class _Walk:
     def _check_bounds(self, node: Node, raw: RawNode) -> None:
         lim = self.limits
         elements = math.prod(node.shape)
+        total = self.params_so_far + node.params
+        bound = f"over the bound of {lim.max_params:,} (raise it with --max-params)"
         problem = None
         if elements > lim.max_elements:
-            problem = f"its output {fmt(node.shape)} holds {elements:,} values, over {lim.max_elements:,}"
+            problem = (
+                f"its output {fmt(node.shape)} holds {elements:,} values, over {lim.max_elements:,}"
+            )
         elif node.params > lim.max_params:
-            problem = f"it has {node.params:,} params, over the bound of {lim.max_params:,} (--max-params)"
-        elif self.graph.total_params + node.params > lim.max_params:
-            total = self.graph.total_params + node.params
-            problem = f"the network reaches {total:,} params here, over the bound of {lim.max_params:,} (--max-params)"
+            problem = f"it has {node.params:,} params, {bound}"
+        elif total > lim.max_params:
+            problem = f"the network reaches {total:,} params here, {bound}"
         elif len(self.graph) >= lim.max_nodes:
-            problem = f"the network passes {lim.max_nodes:,} nodes here (--max-nodes)"
+            problem = f"the network passes {lim.max_nodes:,} nodes here (raise it with --max-nodes)"
         if problem:
-            raise SpecError.at(raw.at(key=True), f"{node.op} '{node.name}': {problem}", *self.ctx.notes)
+            raise SpecError.at(
+                raw.at(key=True), f"{node.op} '{node.name}': {problem}", *self.ctx.notes
+            )
 
     def _add(self, node: Node) -> None:
         self.graph.nodes[node.name] = node
+        self.params_so_far += node.params
 
     # ---- blocks ------------------------------------------------------------------------------
     def _expand_block(
@@ -426,7 +440,7 @@ class _Walk:
             return self._expand_builtin(raw, name, inputs, env, ctx, inner, first)
         return self._expand_user(raw, name, inputs, env, ctx, inner, first)
 
-    def _expand_builtin(self, raw, name, inputs, env, ctx, inner, first) -> str:  # noqa: ANN001
+    def _expand_builtin(self, raw, name, inputs, env, ctx, inner, first) -> str:
         self.ctx = ctx
         cls = BLOCKS[raw.op]
         block = self._validate(raw, cls, self._args_for(raw, name, env, first, cls.first_only))
@@ -435,7 +449,7 @@ class _Walk:
         self.graph.blocks[inner.block] = replace(self.graph.blocks[inner.block], output=out)
         return out
 
-    def _expand_user(self, raw, name, inputs, env, ctx, inner, first) -> str:  # noqa: ANN001
+    def _expand_user(self, raw, name, inputs, env, ctx, inner, first) -> str:
         self.ctx = ctx
         block = self.blocks[raw.op]
         if raw.op in ctx.stack:
@@ -470,7 +484,9 @@ class _Walk:
         elif d.output in scope.names:
             out = scope.names[d.output]
         else:
-            raise block.doc.error((*block.path, "output"), f"no node named '{d.output}' in the body")
+            raise block.doc.error(
+                (*block.path, "output"), f"no node named '{d.output}' in the body"
+            )
         self.graph.blocks[inner.block] = replace(self.graph.blocks[inner.block], output=out)
         return out  # type: ignore[return-value]
 
@@ -479,10 +495,16 @@ class _Walk:
         ok = (
             kind == "any"
             or (kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool))
-            or (kind != "float" and isinstance(value, want) and (kind == "bool") == isinstance(value, bool))
+            or (
+                kind != "float"
+                and isinstance(value, want)
+                and (kind == "bool") == isinstance(value, bool)
+            )
         )
         if not ok:
-            raise SpecError.at(raw.at(pname), f"'{pname}' must be {kind}, got {value!r}", *self.ctx.notes)
+            raise SpecError.at(
+                raw.at(pname), f"'{pname}' must be {kind}, got {value!r}", *self.ctx.notes
+            )
         return float(value) if kind == "float" else value
 
     def _check_arity(self, raw: RawNode, name: str, inputs: list[str], arity: tuple) -> None:
@@ -515,7 +537,9 @@ class _Walk:
             if name not in self.used_overrides:
                 hint = did_you_mean(name, list(self.graph.nodes))
                 raise f.doc.error(
-                    ("override", name), f"`override` names no node or block '{name}'{hint}", key=True
+                    ("override", name),
+                    f"`override` names no node or block '{name}'{hint}",
+                    key=True,
                 )
 
     def _apply_freeze(self) -> None:
@@ -588,4 +612,4 @@ class _BlockOp(RawNode):
         return self._parent.at(key=True)
 
 
-__all__ = ["STRUCTURAL", "Builder", "Limits", "compile_file", "parse_node", "check_literal_args"]
+__all__ = ["STRUCTURAL", "Builder", "Limits", "check_literal_args", "compile_file", "parse_node"]

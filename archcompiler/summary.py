@@ -111,16 +111,13 @@ def _block_row(graph: Graph, path: tuple[str, ...], total: list[int]) -> Row:
 
 
 def totals_lines(graph: Graph) -> list[tuple[str, str]]:
-    p = graph.total_params
+    p, a = graph.total_params, graph.activations
     return [
         ("Total params", f"{p:,}  ({human_bytes(p * FLOAT32)} float32)"),
         ("Trainable params", f"{graph.trainable_params:,}"),
         ("Non-trainable params", f"{graph.non_trainable_params:,}"),
         ("MACs (batch 1)", f"{human(graph.macs)}  ({graph.macs:,})"),
-        (
-            "Activations (batch 1)",
-            f"{human(graph.activations)} values  ({human_bytes(graph.activations * FLOAT32)} float32)",
-        ),
+        ("Activations (batch 1)", f"{human(a)} values  ({human_bytes(a * FLOAT32)} float32)"),
         ("Nodes", f"{len(graph):,} primitive ops, {len(graph.blocks):,} blocks"),
     ]
 

@@ -7,8 +7,23 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from .base import (
-    MAX_DIM, Activation, Dilation, Filters, Flag, Inferred, Kernel, Op, Padding, Shape,
-    ShapeError, Strides, fmt, int_in, need_rank, pair, spatial_out,
+    MAX_DIM,
+    Activation,
+    Dilation,
+    Filters,
+    Flag,
+    Inferred,
+    Kernel,
+    Op,
+    Padding,
+    Shape,
+    ShapeError,
+    Strides,
+    fmt,
+    int_in,
+    need_rank,
+    pair,
+    spatial_out,
 )  # fmt: skip
 from .registry import register
 
@@ -145,8 +160,7 @@ class ConvTranspose(Op):
         pad = self.output_padding or (None, None)
         if self.output_padding and any(p >= s for p, s in zip(pad, self.strides, strict=True)):
             raise ShapeError(
-                f"output_padding {list(pad)} must be smaller than strides "
-                f"{list(self.strides)}"
+                f"output_padding {list(pad)} must be smaller than strides {list(self.strides)}"
             )
         h, w = (
             transpose_out(

@@ -18,11 +18,11 @@ class _Elementwise(Op):
     def infer(self, inputs: list[Shape]) -> Inferred:
         out = inputs[0]
         for shape in inputs[1:]:
-            if len(shape) != len(out) or any(a != b and 1 not in (a, b) for a, b in zip(shape, out)):
-                raise ShapeError(
-                    f"needs equal shapes, got {' and '.join(map(fmt, inputs))}"
-                )
-            out = tuple(max(a, b) for a, b in zip(shape, out))
+            if len(shape) != len(out) or any(
+                a != b and 1 not in (a, b) for a, b in zip(shape, out, strict=False)
+            ):
+                raise ShapeError(f"needs equal shapes, got {' and '.join(map(fmt, inputs))}")
+            out = tuple(max(a, b) for a, b in zip(shape, out, strict=True))
         return Inferred(out)
 
 
@@ -89,7 +89,7 @@ class Concat(Op):
         i = check_axis(self, first, self.axis)
         for shape in inputs[1:]:
             if len(shape) != len(first) or any(
-                a != b for k, (a, b) in enumerate(zip(shape, first)) if k != i
+                a != b for k, (a, b) in enumerate(zip(shape, first, strict=True)) if k != i
             ):
                 raise ShapeError(
                     f"on axis {self.axis} needs equal shapes on the other axes, got "

@@ -16,9 +16,9 @@ def _four_sides(value: Any) -> Any:
     """Keras's three spellings: n, [h, w], [[top, bottom], [left, right]]."""
     if isinstance(value, int) and not isinstance(value, bool):
         return ((value, value), (value, value))
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            return ((value[0], value[0]), (value[1], value[1]))
+    flat_pair = isinstance(value, (list, tuple)) and len(value) == 2
+    if flat_pair and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return ((value[0], value[0]), (value[1], value[1]))
     return value
 
 
@@ -83,7 +83,9 @@ class Reshape(Op):
     keras_layer: ClassVar[str] = "Reshape"
     target_shape: Annotated[
         list[Annotated[int, Field(strict=True, ge=-1, le=1 << 31)]],
-        Field(min_length=1, max_length=8, description="new shape without the batch; one -1 allowed"),
+        Field(
+            min_length=1, max_length=8, description="new shape without the batch; one -1 allowed"
+        ),
     ]
 
     def infer(self, inputs: list[Shape]) -> Inferred:

@@ -183,8 +183,8 @@ def _symbol_token(text: str, pos: int, previous: _Token | None) -> _Token:
 
 
 class Expr:
-    """A parsed expression (tree node). Call `.eval(env)` on the tree `parse` returns;
-    trees are immutable, so one parse serves any number of environments."""
+    """A parsed expression (tree node). The tree `parse` returns has an `eval` method taking an
+    env; trees are immutable, so one parse serves any number of environments."""
 
     __slots__ = ()
     offset: int  # where errors about this node point (its token or operator)

@@ -196,7 +196,7 @@ class _Composer:
                 continue
             tag = event.tag
             if tag not in (None, "!") and not tag.startswith(_TAG):
-                raise self.fail(mark, f"tag '{tag}' is not allowed; specs use plain YAML values")
+                raise self.fail(mark, _refuse_tag(tag))
             if isinstance(event, yaml.ScalarEvent):
                 value = self._scalar(loader, event, mark)
                 if event.anchor:
@@ -209,7 +209,7 @@ class _Composer:
             is_map = isinstance(event, yaml.MappingStartEvent)
             expected = _TAG + ("map" if is_map else "seq")
             if tag not in (None, "!", expected):
-                raise self.fail(mark, f"tag '{tag}' is not allowed here")
+                raise self.fail(mark, _refuse_tag(tag))
             path = self._child_path(stack, mark)
             self.doc.values[path] = mark
             container: Any = {} if is_map else []
@@ -229,7 +229,13 @@ class _Composer:
         return (*top.path, top.key)
 
     def _place(
-        self, stack: list[_Frame], root: list, value: Any, size: int, quoted: bool | None, mark: Mark
+        self,
+        stack: list[_Frame],
+        root: list,
+        value: Any,
+        size: int,
+        quoted: bool | None,
+        mark: Mark,
     ) -> None:
         """Put a finished value into its parent (or make it the document root)."""
         self.expanded += size
@@ -246,12 +252,10 @@ class _Composer:
         elif top.key is _NO_KEY:  # this value is a key
             if quoted is None:
                 raise self.fail(mark, "mapping keys must be plain scalars, not lists or mappings")
-            if value == "<<" and not quoted:
-                raise self.fail(mark, "merge keys '<<' are not supported; use params or blocks")
             if value in top.container:
                 first = self.doc.keys[(*top.path, value)]
                 self.note(mark, f"duplicate key '{value}' (first given at line {first[0]})")
-                value = _Duplicate(value)
+                value = _Duplicate(str(value))
             top.key, top.key_mark = value, mark
             return
         else:
@@ -273,11 +277,13 @@ class _Composer:
         return self.anchors[anchor]
 
     def _scalar(self, loader: Any, event: Any, mark: Mark) -> Any:
-        if event.tag == "!" or event.style in ("'", '"', "|", ">") and event.tag is None:
+        if event.tag == "!" or (event.style in ("'", '"', "|", ">") and event.tag is None):
             return event.value
         tag = event.tag or loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _TAG + "merge":
+            raise self.fail(mark, "merge keys '<<' are not supported; use params or blocks")
         if tag not in _SCALAR_TAGS:
-            raise self.fail(mark, f"tag '{tag}' is not allowed; specs use plain YAML values")
+            raise self.fail(mark, _refuse_tag(tag))
         kind = tag[len(_TAG) :]
         if kind in ("str", "timestamp", "value"):
             return event.value
@@ -289,6 +295,11 @@ class _Composer:
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(mark, f"'{event.value}' is not a finite number")
         return value
+
+
+def _refuse_tag(tag: str) -> str:
+    shown = "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+    return f"tag '{shown}' is not allowed; specs hold plain YAML values (no tags)"
 
 
 class _Duplicate(str):

@@ -16,6 +16,7 @@ from .strict import Strict
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="letters, digits and _")]
 ParamValue = StrictInt | StrictFloat | StrictBool | StrictStr
+Expression = Annotated[str, Field(pattern=r"^\$", description="a $expression")]
 MAX_INPUT_DIM = 1 << 16
 
 
@@ -23,7 +24,7 @@ class InputDef(Strict):
     """A model input: its shape without the batch dimension, e.g. [224, 224, 3]."""
 
     shape: Annotated[
-        list[Annotated[int, Field(strict=True, ge=1, le=MAX_INPUT_DIM)] | StrictStr],
+        list[Annotated[int, Field(strict=True, ge=1, le=MAX_INPUT_DIM)] | Expression],
         Field(min_length=1, max_length=4, description="H, W, C (or any rank 1–4)"),
     ]
     name: Name = "input"

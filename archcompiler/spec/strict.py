@@ -30,6 +30,10 @@ class Strict(BaseModel):
                     raise PydanticCustomError(
                         "unknown_key",
                         "unknown {word} '{key}'{hint}",
-                        {"word": cls.unknown_key_word, "key": key, "hint": did_you_mean(key, known)},
+                        {
+                            "word": cls.unknown_key_word,
+                            "key": key,
+                            "hint": did_you_mean(key, known),
+                        },
                     )
         return data

@@ -73,7 +73,9 @@ def check_file(doc: Doc, inherited_blocks: dict[str, UserBlock] | None = None) -
     data = doc.data
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"the value {data!r}"
-        raise doc.error((), f"a spec is a mapping (archspec, name, backbone, …); this file holds {kind}")
+        raise doc.error(
+            (), f"a spec is a mapping (archspec, name, backbone, …); this file holds {kind}"
+        )
     diags: list[Diagnostic] = []
     spec: SpecFile | None = None
     try:
@@ -168,7 +170,7 @@ def parse_node(doc: Doc, path: Path, item: Any, known: Known) -> RawNode:
         raise doc.error(
             path, f"a node is one `op: {{arguments}}` mapping or a bare op name; got {got}"
         )
-    if not isinstance(op, str) or op not in OPS and op not in BLOCKS and op not in known.user:
+    if not isinstance(op, str) or (op not in OPS and op not in BLOCKS and op not in known.user):
         hint = did_you_mean(str(op), known.all())
         where = path if isinstance(item, str) else (*path, op)
         raise doc.error(where, f"unknown op or block '{op}'{hint}", key=True)
@@ -202,25 +204,31 @@ _ATTR = {"name": "name", "from": "source", "repeat": "repeat"}
 def _check_structural(node: RawNode) -> list[Diagnostic]:
     out = []
     name, source, repeat = node.name, node.source, node.repeat
-    if name is not None and not expr.is_expr(name):
-        if not isinstance(name, str) or not _NAME.match(name):
-            out.append(
-                Diagnostic(
-                    node.at("name"),
-                    f"name {name!r} must start with a letter or _ and hold only letters, digits "
-                    "and _ (at most 128)",
-                )
+    if name is not None and not expr.is_expr(name) and not _valid_name(name):
+        out.append(
+            Diagnostic(
+                node.at("name"),
+                f"name {name!r} must start with a letter or _ and hold only letters, digits "
+                "and _ (at most 128)",
             )
+        )
     if source is not None:
         items = source if isinstance(source, list) else [source]
         if not items or not all(isinstance(s, str) for s in items):
             out.append(Diagnostic(node.at("from"), "`from` is a node name or a list of names"))
-    if repeat is not None and not expr.is_expr(repeat):
-        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
-            out.append(
-                Diagnostic(node.at("repeat"), f"repeat must be an integer from 1 to {MAX_REPEAT:,}")
-            )
+    if repeat is not None and not expr.is_expr(repeat) and not valid_repeat(repeat):
+        out.append(
+            Diagnostic(node.at("repeat"), f"repeat must be an integer from 1 to {MAX_REPEAT:,}")
+        )
     return out
+
+
+def _valid_name(name: Any) -> bool:
+    return isinstance(name, str) and _NAME.match(name) is not None
+
+
+def valid_repeat(n: Any) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_REPEAT
 
 
 def has_expr(value: Any) -> bool:
@@ -313,12 +321,29 @@ def pydantic_diagnostics(
                 )
             )
         else:
-            what = f"'{path[-1]}': " if path and isinstance(path[-1], str) else ""
             got = e.get("input")
             shown = f" (got {got!r})" if isinstance(got, (int, float, str, bool)) else ""
-            msg = e["msg"][0].lower() + e["msg"][1:]
-            out.append(Diagnostic(doc.location((*base, *path)), f"{what}{msg}{shown}"))
+            msg = _subject(path) + " " + _predicate(e["msg"])
+            out.append(Diagnostic(doc.location((*base, *path)), f"{msg.strip()}{shown}"))
     return out
+
+
+def _subject(path: Path) -> str:
+    """'kernel' item 2 — what the message is about, from the end of its path."""
+    named = [i for i, p in enumerate(path) if isinstance(p, str)]
+    if not named:
+        return "value"
+    i = named[-1]
+    items = "".join(f" item {p + 1}" for p in path[i + 1 :])
+    return f"'{path[i]}'{items}"
+
+
+def _predicate(msg: str) -> str:
+    """pydantic says 'Input should be …'; we say "'filters' should be …"."""
+    for lead in ("Input should", "Value should", "Value error, ", "Assertion failed, "):
+        if msg.startswith(lead):
+            return msg[len(lead) :] if lead.endswith(", ") else "should" + msg[len(lead) :]
+    return ": " + msg[0].lower() + msg[1:] if msg else ""
 
 
 def _data_path(data: Any, loc: tuple) -> tuple[Path, tuple]:
@@ -327,10 +352,9 @@ def _data_path(data: Any, loc: tuple) -> tuple[Path, tuple]:
     rest: list[Any] = []
     cur = data
     for part in loc:
-        if isinstance(cur, dict) and part in cur:
-            path.append(part)
-            cur = cur[part]
-        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+        if (isinstance(cur, dict) and part in cur) or (
+            isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)
+        ):
             path.append(part)
             cur = cur[part]
         else:
@@ -342,7 +366,8 @@ def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
     """pydantic reports a union failure once per branch; keep the first message per place."""
     seen, out = set(), []
     for d in diags:
-        key = (d.location.path, d.location.line, d.location.col, d.message.split(":")[0])
+        subject = d.message.split(" should")[0].split(":")[0]
+        key = (d.location.path, d.location.line, d.location.col, subject)
         if key not in seen:
             seen.add(key)
             out.append(d)

@@ -1,0 +1,114 @@
+"""The `archc` command: contracts of DESIGN §6, exit codes, and no TensorFlow in check/summary."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from archcompiler.cli import main
+from tests.conftest import ROOT, SPECS
+from tests.helpers import write
+
+ALEXNET = str(ROOT / "specs" / "alexnet.yaml")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "summary"])
+def test_check_and_summary_never_import_tensorflow(command: str) -> None:
+    """Run the real CLI in a fresh interpreter and list the modules it imported."""
+    probe = (
+        "import sys, runpy\n"
+        f"sys.argv = ['archc', {command!r}, *{[str(p) for p in SPECS]!r}[:1 if {command!r} == "
+        "'summary' else None]]\n"
+        "try:\n    runpy.run_module('archcompiler.cli', run_name='__main__')\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "heavy = sorted(m for m in sys.modules\n"
+        "               if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch'))\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in out.stdout, out.stdout[-2000:]
+
+
+def test_check_reports_each_file_and_exits_1_on_any_error(tmp_path) -> None:
+    bad = write(
+        tmp_path, "archspec: 1\nname: b\ninput: {shape: [8, 8, 3]}\nbackbone: [relu6, relux]\n"
+    )
+    code, out, err = run("check", ALEXNET, str(bad))
+    assert code == 1
+    assert "alexnet.yaml: ok — 60,965,224 params" in out
+    assert f"{bad}:4:" in err and "unknown op or block 'relux'" in err
+    assert "Traceback" not in err
+
+
+def test_summary_json_contract() -> None:
+    code, out, _ = run("summary", ALEXNET, "--format", "json", "--set", "classes=7")
+    assert code == 0
+    data = json.loads(out)
+    assert {"name", "inputs", "outputs", "params", "macs", "activations", "nodes"} <= set(data)
+    assert data["inputs"] == {"input": [227, 227, 3]}
+    assert data["outputs"] == {"predictions": [7]}
+    nodes = data["nodes"]
+    assert {"name", "op", "block", "inputs", "output_shape", "params", "macs"} <= set(nodes[0])
+    assert sum(n["params"] for n in nodes) == data["params"]["total"]
+    assert sum(n["macs"] for n in nodes) == data["macs"]
+    assert data["params"]["total"] == data["params"]["trainable"] + data["params"]["non_trainable"]
+    assert data["activations"] == sum(math.prod(n["output_shape"]) for n in nodes)
+
+
+def test_macs_count_only_convolutions_and_dense() -> None:
+    data = json.loads(run("summary", ALEXNET, "--format", "json")[1])
+    assert {n["op"] for n in data["nodes"] if n["macs"]} == {"conv", "dense"}
+    conv1 = next(n for n in data["nodes"] if n["name"] == "conv1")
+    assert conv1["macs"] == 55 * 55 * 11 * 11 * 3 * 96
+
+
+def test_summary_table_and_markdown_read_well() -> None:
+    code, out, _ = run("summary", ALEXNET)
+    assert code == 0
+    assert "60,965,224" in out and "MACs" in out and "MB float32" in out
+    assert "conv1" in out and "55×55×96" in out
+    code, md, _ = run("summary", ALEXNET, "--format", "markdown")
+    assert md.count("\n| ") >= 15 and "|---" in md
+
+
+def test_depth_folds_blocks(tmp_path) -> None:
+    spec = write(
+        tmp_path,
+        """
+archspec: 1
+name: folded
+input: {shape: [8, 8, 3]}
+blocks:
+  unit:
+    params: {f: int}
+    body:
+      - conv: {filters: $f, kernel: 1, name: c}
+      - relu: {name: r}
+backbone:
+  - unit: {f: 4, repeat: 2, name: stage}
+""",
+    )
+    full = run("summary", str(spec))[1]
+    folded = run("summary", str(spec), "--depth", "0")[1]
+    assert "stage_block2_c" in full and "stage_block2_c" not in folded
+    assert "▸ stage" in folded and "unit ×2" in folded
+
+
+def test_set_needs_key_equals_value() -> None:
+    code, _, err = run("summary", ALEXNET, "--set", "classes")
+    assert code == 2 and "KEY=VALUE" in err
+
+
+def test_no_head_summary() -> None:
+    data = json.loads(run("summary", ALEXNET, "--no-head", "--format", "json")[1])
+    assert data["outputs"] == {"flatten": [9216]}

@@ -1,0 +1,642 @@
+"""Tests for archcompiler.spec.expr, the safe `$expression` language of spec files."""
+
+from __future__ import annotations
+
+import math
+import operator
+import pickle
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from archcompiler.spec import expr
+from archcompiler.spec.expr import (
+    MAX_DEPTH,
+    MAX_EXPR_LENGTH,
+    Expr,
+    ExprError,
+    Value,
+    evaluate,
+    is_expr,
+    names,
+    parse,
+)
+
+ENV: dict[str, Value] = {
+    "filters": 16,
+    "c": 16,
+    "alpha": 0.75,
+    "i": 1,
+    "s": "text",
+    "t": "other",
+    "flag": True,
+    "zero": 0,
+    "big": 2**1023,
+}
+
+
+def _error(text: str, env: Mapping[str, Value] = ENV) -> ExprError:
+    with pytest.raises(ExprError) as info:
+        evaluate(text, env)
+    return info.value
+
+
+# --------------------------------------------------------------------------- basics
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("$a", True),
+        ("$", True),
+        ("a", False),
+        ("", False),
+        (" $a", False),
+        (5, False),
+        (None, False),
+    ],
+)
+def test_is_expr(value: object, expected: bool) -> None:
+    assert is_expr(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("42", 42),
+        ("1_000", 1000),
+        ("0", 0),
+        ("00", 0),
+        ("0.5", 0.5),
+        (".5", 0.5),
+        ("1.", 1.0),
+        ("1e-5", 1e-5),
+        ("2.5E3", 2500.0),
+        ("1_0.0_1", 10.01),
+        ("true", True),
+        ("false", False),
+        ("True", True),
+        ("False", False),
+    ],
+)
+def test_literals(text: str, expected: Value) -> None:
+    result = evaluate(text, {})
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1 + 2 * 3", 7),
+        ("(1 + 2) * 3", 9),
+        ("10 - 4 - 3", 3),
+        ("100 / 10 / 5", 2.0),
+        ("2 * 3 % 4", 2),
+        ("2 ** 3 ** 2", 512),
+        ("(2 ** 3) ** 2", 64),
+        ("-2 ** 2", -4),
+        ("(-2) ** 2", 4),
+        ("2 ** -1", 0.5),
+        ("-2 ** -2", -0.25),
+        ("2 ** 3 * 2", 16),
+        ("- - 3", 3),
+        ("+3", 3),
+        ("2 + -3", -1),
+        ("2*-3", -6),
+        ("-3 * 2", -6),
+        ("7 / 2", 3.5),
+        ("8 / 2", 4.0),
+        ("-3 // 2", -2),
+        ("7 // 2.0", 3.0),
+        ("7 % -3", -2),
+        ("-7 % 3", 2),
+        ("5.5 % 2", 1.5),
+        ("10 ** 0", 1),
+        ("0 ** 0", 1),
+        ("2.0 ** 2", 4.0),
+        ("4 ** 0.5", 2.0),
+        ("(-8) ** 2.0", 64.0),
+        ("1 + 2 < 4", True),
+        ("1 < 2 < 3", True),
+        ("3 > 2 > 2", False),
+        ("1 < 3 > 2", True),
+        ("1 == 1.0", True),
+        ("1 != 1", False),
+        ("1 > 2 < 1 / 0", False),  # chains stop at the first false comparison
+        ("not 1 == 2", True),
+        ("not 0", True),
+        ("not not 1", True),
+        ("true or false and false", True),
+        ("(true or false) and false", False),
+        ("not true or true", True),
+        ("true or 1 / 0", True),
+        ("false and 1 / 0", False),
+        ("0 or 5", 5),
+        ("2 and 3", 3),
+        ("0 and 3", 0),
+        ("1 if true else 2", 1),
+        ("1 if false else 2 if false else 3", 3),
+        ("1 + 2 if false else 10", 10),
+        ("1 if 1 / 1 else 1 / 0", 1),  # only the chosen branch runs
+        ("(1 if false else 2) * 3", 6),
+    ],
+)
+def test_precedence_and_semantics(text: str, expected: Value) -> None:
+    result = evaluate(text, {})
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("max(8, round(c * alpha))", 12),
+        ("filters * 4", 64),
+        ("2 if i == 1 else 1", 2),
+        ("2 if i == 2 else 1", 1),
+        ("round(2.5)", 2),
+        ("round(3.5)", 4),
+        ("round(-0.5)", 0),
+        ("round(7)", 7),
+        ("int(-2.7)", -2),
+        ("int(3)", 3),
+        ("floor(-2.5)", -3),
+        ("ceil(2.1)", 3),
+        ("abs(-3)", 3),
+        ("abs(-2.5)", 2.5),
+        ("min(3, 1, 2)", 1),
+        ("max(1, 2.5)", 2.5),
+        ("max(1, 2,)", 2),
+        ("min(c, filters)", 16),
+        ("s == t", False),
+        ("s < t", False),
+        ("s != t", True),
+        ("flag and c", 16),
+        ("s == 1", False),
+        ("big * 1", 2**1023),
+    ],
+)
+def test_functions_and_env(text: str, expected: Value) -> None:
+    result = evaluate(text, ENV)
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+def test_parse_tree_is_reusable_and_structural() -> None:
+    tree = parse("a * 2 + b")
+    run = tree.eval  # the root's public method
+    assert run({"a": 2, "b": 1}) == 5
+    assert run({"a": 3, "b": 0.5}) == 6.5
+    assert isinstance(tree, Expr)
+    assert parse("1 + 2 * 3") == parse("1 + (2 * 3)")
+    assert parse("1 + 2 * 3") != parse("(1 + 2) * 3")
+    assert parse("2 ** 3 ** 2") == parse("2 ** (3 ** 2)")
+    assert parse("a - b - c") == parse("(a - b) - c")
+
+
+def test_names() -> None:
+    assert names("max(a, round(b * c)) if d else e") == {"a", "b", "c", "d", "e"}
+    assert names("1 + 2") == set()
+    assert names("min + x") == {"min", "x"}  # a function name not called is a plain name
+    assert names("a or b or a") == {"a", "b"}
+    assert names("+".join(["x"] * 200)) == {"x"}
+    with pytest.raises(ExprError):
+        names("a.b")
+
+
+def test_long_chains_are_not_deep() -> None:
+    text = "1+" * 249 + "1"
+    assert len(text) == 499
+    assert evaluate(text, {}) == 250
+    assert evaluate("1 or " * 99 + "1", {}) == 1
+    assert evaluate("1 < " * 99 + "2", {}) is False
+
+
+def test_error_attributes() -> None:
+    err = ExprError("bad thing", 3)
+    assert (err.message, err.offset, str(err)) == ("bad thing", 3, "bad thing")
+    assert ExprError("x").offset == 0
+    copy = pickle.loads(pickle.dumps(err))
+    assert (copy.message, copy.offset) == ("bad thing", 3)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment", "offset"),
+    [
+        ("", "empty expression", 0),
+        ("   ", "empty expression", 0),
+        ("1 +", "unexpected end of expression", 3),
+        ("(1 + 2", "'(' was never closed", 0),
+        ("max(1, 2", "'(' was never closed", 3),
+        ("1 + * 2", "unexpected '*'", 4),
+        ("1 2", "unexpected number '2'", 2),
+        ("1)", "unexpected ')'", 1),
+        ("()", "unexpected ')'", 1),
+        ("a.b", "attribute access is not allowed", 1),
+        ("(a).b", "attribute access is not allowed", 3),
+        ("x[0]", "subscripts are not allowed", 1),
+        ("lambda: 1", "lambda expressions are not allowed", 0),
+        ("__import__('os')", "names starting with '_' are not allowed", 0),
+        ("a + _x", "names starting with '_'", 4),
+        ("foo(1)", "function 'foo' is not allowed", 0),
+        ("(1)(2)", "unexpected '('", 3),
+        ("round(1, 2)", "round() takes 1 argument (2 given)", 0),
+        ("abs()", "abs() takes 1 argument (0 given)", 0),
+        ("max(1)", "max() takes at least 2 arguments (1 given)", 0),
+        ("round(x=1)", "keyword arguments are not allowed", 7),
+        ("max(1 2)", "expected ',' or ')', got number '2'", 6),
+        ("'abc'", "strings are not allowed", 0),
+        ('1 + "a"', "strings are not allowed", 4),
+        ("1 = 1", "use '=='", 2),
+        ("!a", "use 'not'", 0),
+        ("a && b", "use 'and'", 2),
+        ("a || b", "use 'or'", 2),
+        ("2 ^ 3", "use '**'", 2),
+        ("a @ b", "unexpected character '@'", 2),
+        ("$a", "unexpected character '$'", 0),  # callers strip the '$' themselves
+        ("x in y", "'in' is not allowed", 2),
+        ("None", "'None' is not allowed", 0),
+        ("import os", "'import' is not allowed", 0),
+        ("2x", "invalid number '2x'", 0),
+        ("1.2.3", "invalid number '1.2.3'", 0),
+        ("1_", "invalid number '1_'", 0),
+        ("0x1f", "invalid number '0x1f'", 0),
+        ("007", "leading zeros", 0),
+        ("1e999", "number too large", 0),
+        ("9" * 400, "number too large", 0),
+        ("a if b", "expected 'else', got the end", 6),
+        ("a if b if c else d else e", "expected 'else', got 'if'", 7),
+        ("else", "unexpected 'else'", 0),
+        ("1 == not 2", "'not' needs parentheses", 5),
+        ("-not 1", "'not' needs parentheses", 1),
+        ("a < b + ", "unexpected end", 8),
+    ],
+)
+def test_syntax_errors(text: str, fragment: str, offset: int) -> None:
+    with pytest.raises(ExprError) as info:
+        parse(text)
+    assert fragment in info.value.message
+    assert info.value.offset == offset
+    # `evaluate` and `names` report the same problem.
+    assert _error(text).message == info.value.message
+    with pytest.raises(ExprError):
+        names(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment", "offset"),
+    [
+        ("1 / 0", "division by zero", 2),
+        ("1 // 0.0", "division by zero", 2),
+        ("5 % zero", "modulo by zero", 2),
+        ("0 ** -1", "zero cannot be raised to a negative power", 2),
+        ("0.0 ** -0.5", "zero cannot be raised", 4),
+        ("true + 1", "'+' needs numbers, got bool", 5),
+        ("1 * flag", "'*' needs numbers, got bool", 2),
+        ("s + t", "'+' needs numbers, got str", 2),
+        ("s * 3", "'*' needs numbers, got str", 2),  # no string repetition
+        ("-s", "'-' needs a number, got str", 0),
+        ("-flag", "'-' needs a number, got bool", 0),
+        ("s < 1", "'<' needs numbers or two strings, got str and int", 2),
+        ("flag < 2", "'<' needs numbers or two strings, got bool and int", 5),
+        ("1 < 2 < flag", "got int and bool", 6),
+        ("round(flag)", "'round' needs a number, got bool", 0),
+        ("max(1, s)", "'max' needs numbers, got str", 0),
+        ("(-8) ** 0.5", "complex", 5),
+        ("(-8.0) ** (1 / 3)", "complex", 7),
+        ("10 ** 400", "result too large", 3),
+        ("2.0 ** 1024", "result too large", 4),
+        ("0.5 ** -2000", "result too large", 4),
+        ("2 ** 1024", "result too large", 2),
+        ("2 ** 1023 * 2", "result too large", 10),
+        ("big + big", "result too large", 4),
+        ("-big - big", "result too large", 5),
+        ("1e308 * 10", "result too large", 6),
+        ("1e308 + 1e308", "result too large", 6),
+        ("big * 1.0 * 4.0", "result too large", 10),
+        ("9 ** 300 * 9 ** 300", "result too large", 9),
+        ("undefined_thing", "undefined name 'undefined_thing'", 0),
+        ("filtrs * 2", "undefined name 'filtrs'; did you mean 'filters'?", 0),
+        ("1 + zzzzzz", "undefined name 'zzzzzz'", 4),
+    ],
+)
+def test_evaluation_errors(text: str, fragment: str, offset: int) -> None:
+    parse(text)  # syntactically fine
+    err = _error(text)
+    assert fragment in err.message
+    assert err.offset == offset
+
+
+def test_undefined_name_without_close_match_has_no_suggestion() -> None:
+    err = _error("qqq", {"filters": 1})
+    assert err.message == "undefined name 'qqq'"
+
+
+def test_env_values_must_be_values() -> None:
+    err = _error("a + 1", {"a": [1, 2]})  # type: ignore[dict-item]
+    assert err.message == "name 'a' has unsupported type list"
+
+
+def test_env_values_beyond_the_bounds() -> None:
+    huge = {"h": 10**5000, "inf": math.inf, "nan": math.nan}
+    assert evaluate("h > 1", huge) is True
+    for text in ("h * 2", "h ** 2", "h / 3", "h + 0.5", "inf + 1", "inf - inf", "round(inf)"):
+        with pytest.raises(ExprError):
+            evaluate(text, huge)
+    assert "finite" in _error("floor(nan)", huge).message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "10**10**10",
+        "9**9**9**9",
+        "(10**300)**(10**300)",
+        "2**(2**1000)",
+        "1.0000001 ** 10**300",
+        "0.5 ** -(10**300)",
+    ],
+)
+def test_hostile_powers_fail_fast(text: str) -> None:
+    assert "too large" in _error(text).message
+
+
+def test_powers_that_stay_small() -> None:
+    assert evaluate("1 ** 10**300", {}) == 1
+    assert evaluate("(-1) ** (10**300 + 1)", {}) == -1
+    assert evaluate("0 ** 10**300", {}) == 0
+    assert evaluate("2 ** -(10**300)", {}) == 0.0
+    assert evaluate("2 ** 1023", {}) == 2**1023
+
+
+def test_length_limit() -> None:
+    at_limit = "1+" * 249 + "10"
+    assert len(at_limit) == MAX_EXPR_LENGTH
+    assert evaluate(at_limit, {}) == 259
+    err = _error(at_limit + " ")
+    assert "too long" in err.message
+    assert err.offset == MAX_EXPR_LENGTH
+    assert "too long" in _error("x" * 10_000).message
+
+
+def test_depth_limit() -> None:
+    ok = "(" * MAX_DEPTH + "1" + ")" * MAX_DEPTH
+    assert evaluate(ok, {}) == 1
+    err = _error("(" + ok + ")")
+    assert "nested too deeply" in err.message
+    assert err.offset == MAX_DEPTH  # the first '(' past the limit
+    deep_parens = "(" * 1000 + "1" + ")" * 1000  # too long as well as too deep
+    with pytest.raises(ExprError):
+        evaluate(deep_parens, {})
+    for text in (
+        "(" * 200 + "1" + ")" * 200,
+        "-" * 300 + "1",
+        "not " * 100 + "1",
+        "abs(" * 90 + "1" + ")" * 90,
+        "1**" * 150 + "1",
+        "(1+" * 100 + "1" + ")" * 100,
+    ):
+        assert len(text) <= MAX_EXPR_LENGTH
+        assert "nested too deeply" in _error(text).message, text
+
+
+def test_module_never_uses_python_evaluation() -> None:
+    source = Path(expr.__file__).read_text()
+    # Patterns built from pieces so that this test file passes the same grep.
+    for pattern in ("ev" + r"al\(", "ex" + r"ec\(", r"(?<!re\.)comp" + r"ile\(", r"\bast\b"):
+        assert not re.search(pattern, source), pattern
+
+
+# --------------------------------------------------------------------------- properties
+
+# A tree is a tuple: ("num", v) | ("name", n) | ("neg", t) | ("abs", t) | ("not", t)
+# | ("bin", op, l, r) | ("pow", base, exponent) | ("cmp", op, l, r) | ("bool", op, l, r)
+# | ("call", fn, args) | ("if", body, test, orelse).
+Tree = tuple[Any, ...]
+
+_NUMBER_NAMES = ("a", "b", "c", "x_1", "alpha")
+_OTHER_NAMES = ("flag", "label")
+_INTS = st.integers(-(10**6), 10**6)
+_FLOATS = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+}
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+envs = st.fixed_dictionaries(
+    {
+        **{name: st.one_of(_INTS, _FLOATS) for name in _NUMBER_NAMES},
+        "flag": st.booleans(),
+        "label": st.sampled_from(["", "abc", "xyz"]),
+    }
+)
+leaves = st.one_of(
+    _INTS.map(lambda v: ("num", v)),
+    _FLOATS.map(lambda v: ("num", v)),
+    st.sampled_from([0, 1, 2, -1, 0.5, 0.0]).map(lambda v: ("num", v)),
+    st.sampled_from(_NUMBER_NAMES + _OTHER_NAMES).map(lambda n: ("name", n)),
+)
+
+
+def _extend(children: st.SearchStrategy[Tree]) -> st.SearchStrategy[Tree]:
+    return st.one_of(
+        st.tuples(st.just("neg"), children),
+        st.tuples(st.just("abs"), children),
+        st.tuples(st.just("not"), children),
+        st.tuples(st.just("bin"), st.sampled_from(sorted(_ARITHMETIC)), children, children),
+        st.tuples(st.just("pow"), children, st.integers(-2, 4)),
+        st.tuples(st.just("cmp"), st.sampled_from(sorted(_COMPARISONS)), children, children),
+        st.tuples(st.just("bool"), st.sampled_from(["and", "or"]), children, children),
+        st.tuples(
+            st.just("call"),
+            st.sampled_from(["min", "max"]),
+            st.lists(children, min_size=2, max_size=3).map(tuple),
+        ),
+        st.tuples(st.just("if"), children, children, children),
+    )
+
+
+trees = st.recursive(leaves, _extend, max_leaves=12)
+
+
+def render(tree: Tree) -> str:
+    """Expression text for `tree`, fully parenthesized."""
+    kind = tree[0]
+    if kind == "num":
+        text = repr(tree[1])
+        return f"({text})" if text.startswith("-") else text
+    if kind == "name":
+        return tree[1]
+    if kind == "neg":
+        return f"(-{render(tree[1])})"
+    if kind == "abs":
+        return f"abs({render(tree[1])})"
+    if kind == "not":
+        return f"(not {render(tree[1])})"
+    if kind == "pow":
+        return f"({render(tree[1])} ** {tree[2]})"
+    if kind in ("bin", "cmp", "bool"):
+        return f"({render(tree[2])} {tree[1]} {render(tree[3])})"
+    if kind == "call":
+        return f"{tree[1]}({', '.join(render(arg) for arg in tree[2])})"
+    assert kind == "if"
+    return f"({render(tree[1])} if {render(tree[2])} else {render(tree[3])})"
+
+
+def subtrees(tree: Tree) -> list[Tree]:
+    """The child trees of `tree` (a call's arguments come as one tuple of trees)."""
+    found: list[Tree] = []
+    for part in tree[1:]:
+        if isinstance(part, tuple) and part and isinstance(part[0], str):
+            found.append(part)
+        elif isinstance(part, tuple):
+            found.extend(part)
+    return found
+
+
+def depth(tree: Tree) -> int:
+    return 1 + max((depth(t) for t in subtrees(tree)), default=0)
+
+
+def tree_names(tree: Tree) -> set[str]:
+    found = {tree[1]} if tree[0] == "name" else set()
+    for sub in subtrees(tree):
+        found |= tree_names(sub)
+    return found
+
+
+class Refused(Exception):
+    """The reference computation hit a case the language refuses."""
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Refused
+    return value
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, complex):
+        raise Refused
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Refused
+    if isinstance(value, int) and abs(value) >= 2**1024:
+        raise Refused
+    return value
+
+
+def reference(tree: Tree, env: Mapping[str, Any]) -> Any:
+    """The expected value, computed straight from the tree with Python's operators."""
+    kind = tree[0]
+    if kind == "num":
+        return tree[1]
+    if kind == "name":
+        return env[tree[1]]
+    if kind == "neg":
+        return _bounded(-_number(reference(tree[1], env)))
+    if kind == "abs":
+        return _bounded(abs(_number(reference(tree[1], env))))
+    if kind == "not":
+        return not reference(tree[1], env)
+    if kind == "pow":
+        return _bounded(_number(reference(tree[1], env)) ** tree[2])
+    if kind == "bin":
+        left = _number(reference(tree[2], env))
+        right = _number(reference(tree[3], env))
+        return _bounded(_ARITHMETIC[tree[1]](left, right))
+    if kind == "cmp":
+        left, right = reference(tree[2], env), reference(tree[3], env)
+        both_str = isinstance(left, str) and isinstance(right, str)
+        if tree[1] not in ("==", "!=") and not both_str:
+            _number(left)
+            _number(right)
+        return _COMPARISONS[tree[1]](left, right)
+    if kind == "bool":
+        left = reference(tree[2], env)
+        if (tree[1] == "or") == bool(left):
+            return left
+        return reference(tree[3], env)
+    if kind == "call":
+        args = [_number(reference(arg, env)) for arg in tree[2]]
+        return min(args) if tree[1] == "min" else max(args)
+    assert kind == "if"
+    return reference(tree[1] if reference(tree[2], env) else tree[3], env)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=trees, env=envs)
+def test_matches_python_arithmetic(tree: Tree, env: dict[str, Value]) -> None:
+    assume(depth(tree) <= 20)
+    text = render(tree)
+    assume(len(text) <= MAX_EXPR_LENGTH)
+    try:
+        expected = reference(tree, env)
+    except (Refused, ZeroDivisionError, OverflowError):
+        with pytest.raises(ExprError):
+            evaluate(text, env)
+        return
+    result = evaluate(text, env)
+    assert type(result) is type(expected), text
+    if isinstance(expected, float):
+        assert math.isclose(result, expected, rel_tol=1e-12, abs_tol=0.0), text
+    else:
+        assert result == expected, text
+    assert names(text) == tree_names(tree)
+
+
+_JUNK_ALPHABET = "0123456789abcxyz_+-*/%().,<>=! \t'\"[]{}:;`\\@#$^&|~"
+_JUNK_WORDS = [
+    *("and", "or", "not", "if", "else", "true", "false", "True", "None", "in", "lambda"),
+    *("min", "max", "round", "int", "floor", "ceil", "abs", "__import__", "a", "b", "c"),
+    *("0", "1", "9", "0.5", ".5", "1e308", "1e-5", "10", "999", "2**1023"),
+    *("+", "-", "*", "/", "//", "%", "**", "<", "<=", "==", "!=", "(", ")", ",", ".", "[", "="),
+]
+_JUNK_ENV: dict[str, Value] = {
+    "a": 3,
+    "b": 2.5,
+    "c": True,
+    "x": "s",
+    "y": 0,
+    "z": -1,
+    "abc": 9**300,
+}
+junk = st.one_of(
+    st.text(max_size=80),
+    st.text(alphabet=_JUNK_ALPHABET, max_size=80),
+    st.lists(st.sampled_from(_JUNK_WORDS), max_size=30).map(" ".join),
+    st.lists(st.sampled_from(_JUNK_WORDS), max_size=30).map("".join),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=junk)
+def test_junk_only_ever_raises_expr_error(text: str) -> None:
+    for attempt in (lambda: evaluate(text, _JUNK_ENV), lambda: names(text)):
+        try:
+            result = attempt()
+        except ExprError as exc:
+            assert exc.message and not exc.message[0].isupper(), exc.message
+            assert 0 <= exc.offset <= len(text), (exc.offset, text)
+        else:
+            assert isinstance(result, (int, float, bool, str, set))
