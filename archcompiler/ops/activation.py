@@ -34,7 +34,9 @@ class Relu(_Elementwise):
     keras_layer: ClassVar[str] = "ReLU"
     max_value: Annotated[float | None, Field(gt=0.0, description="cap; 6 gives ReLU6")] = None
     negative_slope: Annotated[float, Field(ge=0.0, description="slope below threshold")] = 0.0
-    threshold: float = 0.0
+    threshold: Annotated[
+        float, Field(ge=0.0, description="x below it gives negative_slope·(x − threshold)")
+    ] = 0.0
 
 
 @register

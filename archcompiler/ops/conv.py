@@ -33,9 +33,10 @@ DepthMultiplier = Annotated[
 
 
 def _check_dilated_strides(op: Op) -> None:
-    # Keras refuses strides > 1 together with dilation > 1; say so before TensorFlow does.
+    # Conv2D(Transpose) refuse strides > 1 with dilation > 1, and TensorFlow documents the pair
+    # as unsupported for the depthwise kernels too; say so before TensorFlow does.
     if max(op.strides) > 1 and max(op.dilation_rate) > 1:
-        raise ShapeError("cannot combine strides > 1 with dilation_rate > 1 (as Keras)")
+        raise ShapeError("cannot combine strides > 1 with dilation_rate > 1 (TensorFlow can't)")
 
 
 @register
@@ -157,6 +158,7 @@ class ConvTranspose(Op):
     def infer(self, inputs: list[Shape]) -> Inferred:
         (shape,) = inputs
         need_rank(self, shape, 3)
+        _check_dilated_strides(self)
         pad = self.output_padding or (None, None)
         if self.output_padding and any(p >= s for p, s in zip(pad, self.strides, strict=True)):
             raise ShapeError(

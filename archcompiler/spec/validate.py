@@ -274,7 +274,11 @@ def _check_exprs(doc: Doc, path: Path, value: Any, diags: list[Diagnostic]) -> N
         try:
             expr.parse(text[1:])
         except expr.ExprError as e:
-            diags.append(Diagnostic(expr_location(doc, (*path, *sub), e.offset), e.message))
+            where = (*path, *sub)
+            hint = ""
+            if "never closed" in e.message and where not in doc.quoted:
+                hint = ' — inside {…} YAML splits on commas: quote it, "$f(a, b)"'
+            diags.append(Diagnostic(expr_location(doc, where, e.offset), e.message + hint))
 
 
 def _exprs(value: Any, sub: Path = ()) -> Iterator[tuple[Path, str]]:

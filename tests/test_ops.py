@@ -1,0 +1,562 @@
+"""Every primitive op's shape, parameter and MAC rule, checked against Keras itself.
+
+`CASES` holds hand-picked cases for every op in the registry (a test fails when an op is added
+without cases). Each case is inferred by our rule (no TensorFlow) and by the equivalent Keras
+layer (`compute_output_shape`, `build`, weight counts, and a real forward pass); they must agree.
+MACs are checked against independent hand formulas. Keras is imported once, lazily.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import typing
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from archcompiler.ops import OPS, Inferred, ShapeError
+from archcompiler.ops.base import ActivationName, Tensor
+
+Args = dict[str, Any]
+Shapes = list[tuple[int, ...]]
+
+# kind -> [(args, input shapes without the batch dimension)]
+CASES: dict[str, list[tuple[Args, Shapes]]] = {
+    "conv": [
+        ({"filters": 8, "kernel": 3}, [(32, 32, 3)]),
+        ({"filters": 8, "kernel": 3, "strides": 2, "padding": "same"}, [(33, 33, 3)]),
+        ({"filters": 5, "kernel": 3, "strides": 2}, [(32, 31, 3)]),  # stride doesn't divide
+        ({"filters": 4, "kernel": [3, 5], "strides": [1, 2], "padding": "same"}, [(7, 9, 2)]),
+        ({"filters": 4, "kernel": [1, 7], "padding": "same"}, [(6, 6, 3)]),
+        ({"filters": 6, "kernel": 3, "dilation_rate": 2}, [(11, 12, 3)]),
+        ({"filters": 6, "kernel": 3, "dilation_rate": [2, 3], "padding": "same"}, [(10, 10, 4)]),
+        ({"filters": 8, "kernel": 3, "groups": 4, "padding": "same"}, [(8, 8, 8)]),
+        ({"filters": 6, "kernel": 1, "groups": 2, "use_bias": False}, [(1, 1, 4)]),
+        ({"filters": 3, "kernel": 7, "strides": 3}, [(7, 7, 1)]),  # exactly one window
+        ({"filters": 2, "kernel": 4, "strides": 3, "padding": "same"}, [(1, 1, 3)]),
+        ({"filters": 4, "kernel": 1, "activation": "relu"}, [(1, 1, 3)]),
+        ({"filters": 16, "kernel": 11, "strides": 4}, [(227, 227, 3)]),  # AlexNet conv1
+    ],
+    "depthwise_conv": [
+        ({"kernel": 3}, [(8, 8, 4)]),
+        ({"kernel": 3, "strides": 2, "padding": "same"}, [(15, 15, 3)]),
+        ({"kernel": [3, 1], "depth_multiplier": 3}, [(6, 5, 2)]),
+        ({"kernel": 3, "dilation_rate": 2, "padding": "same", "use_bias": False}, [(9, 9, 3)]),
+        ({"kernel": 5, "strides": [2, 3], "depth_multiplier": 2}, [(11, 13, 2)]),
+        ({"kernel": 1, "activation": "relu6"}, [(1, 1, 5)]),
+    ],
+    "separable_conv": [
+        ({"filters": 8, "kernel": 3}, [(10, 10, 4)]),
+        (
+            {"filters": 8, "kernel": 3, "strides": 2, "padding": "same", "depth_multiplier": 2},
+            [(9, 9, 3)],
+        ),
+        ({"filters": 5, "kernel": [1, 3], "dilation_rate": [1, 2], "use_bias": False}, [(6, 8, 3)]),
+        ({"filters": 2, "kernel": 1}, [(1, 1, 3)]),
+    ],
+    "conv_transpose": [
+        ({"filters": 4, "kernel": 3}, [(5, 5, 3)]),
+        ({"filters": 4, "kernel": 3, "strides": 2}, [(5, 5, 3)]),
+        ({"filters": 4, "kernel": 2, "strides": 3}, [(5, 4, 3)]),  # kernel < stride
+        ({"filters": 4, "kernel": 3, "strides": 2, "padding": "same"}, [(5, 6, 3)]),
+        (
+            {
+                "filters": 4,
+                "kernel": [3, 4],
+                "strides": [2, 3],
+                "padding": "same",
+                "output_padding": [1, 2],
+            },
+            [(5, 5, 3)],
+        ),
+        ({"filters": 4, "kernel": 3, "strides": 2, "output_padding": 0}, [(5, 5, 3)]),
+        (
+            {"filters": 4, "kernel": 4, "strides": 2, "padding": "same", "output_padding": 1},
+            [(4, 4, 2)],
+        ),
+        ({"filters": 2, "kernel": 3, "dilation_rate": 2}, [(4, 4, 3)]),
+        ({"filters": 3, "kernel": 3, "dilation_rate": 2, "padding": "same"}, [(4, 5, 3)]),
+        ({"filters": 1, "kernel": 1, "use_bias": False}, [(1, 1, 1)]),
+    ],
+    "dense": [
+        ({"units": 10}, [(64,)]),
+        ({"units": 7, "use_bias": False}, [(3,)]),
+        ({"units": 4, "activation": "softmax"}, [(5, 6, 3)]),  # acts on the last axis only
+        ({"units": 1}, [(1,)]),
+    ],
+    "dropout": [
+        ({"rate": 0.5}, [(10,)]),
+        ({"rate": 0.0}, [(4, 4, 3)]),
+    ],
+    "bn": [
+        ({}, [(8, 8, 16)]),
+        ({"center": False}, [(4, 4, 3)]),
+        ({"scale": False, "epsilon": 1.001e-5}, [(10,)]),
+        ({"center": False, "scale": False, "momentum": 0.9}, [(2, 3, 5)]),
+    ],
+    "activation": [
+        ({"activation": "relu"}, [(4, 4, 3)]),
+        ({"activation": "swish"}, [(5,)]),
+        ({"activation": "hard_swish"}, [(2, 2, 2)]),
+        ({"activation": "log_softmax"}, [(3, 7)]),
+    ],
+    "relu": [
+        ({}, [(4, 4, 3)]),
+        ({"max_value": 6.0}, [(5,)]),
+        ({"negative_slope": 0.1, "threshold": 0.5}, [(2, 3, 4)]),
+    ],
+    "relu6": [({}, [(4, 4, 3)])],
+    "leaky_relu": [({}, [(4, 4, 3)]), ({"negative_slope": 0.2}, [(7,)])],
+    "softmax": [
+        ({}, [(10,)]),
+        ({"axis": 1}, [(4, 5, 6)]),
+        ({"axis": -2}, [(4, 5, 6)]),
+    ],
+    "sigmoid": [({}, [(4, 4, 3)])],
+    "tanh": [({}, [(3,)])],
+    "max_pool": [
+        ({}, [(32, 32, 3)]),
+        ({}, [(7, 5, 2)]),  # odd sizes floor
+        ({"pool": 3, "strides": 2}, [(7, 7, 2)]),
+        ({"pool": 3, "strides": 2, "padding": "same"}, [(7, 7, 2)]),
+        ({"pool": [2, 3]}, [(5, 7, 1)]),
+        ({"pool": 3, "strides": [1, 2]}, [(5, 6, 2)]),
+        ({"pool": 2, "strides": 1, "padding": "same"}, [(1, 1, 4)]),
+    ],
+    "avg_pool": [
+        ({}, [(8, 8, 3)]),
+        ({"pool": 3, "strides": 2}, [(9, 10, 2)]),
+        ({"pool": 3, "strides": 1, "padding": "same"}, [(5, 5, 2)]),
+        ({"pool": [1, 2], "strides": [2, 1]}, [(5, 5, 1)]),
+        ({"pool": 7}, [(7, 7, 4)]),
+    ],
+    "global_avg_pool": [({}, [(7, 7, 8)]), ({"keepdims": True}, [(1, 1, 3)])],
+    "global_max_pool": [({}, [(1, 1, 3)]), ({"keepdims": True}, [(5, 3, 2)])],
+    "zero_pad": [
+        ({}, [(4, 4, 3)]),
+        ({"padding": 3}, [(5, 5, 1)]),
+        ({"padding": [1, 2]}, [(3, 4, 2)]),
+        ({"padding": [[0, 1], [2, 3]]}, [(1, 1, 2)]),
+    ],
+    "crop": [
+        ({}, [(3, 3, 1)]),
+        ({"cropping": 1}, [(5, 5, 3)]),
+        ({"cropping": [1, 2]}, [(3, 5, 2)]),
+        ({"cropping": [[0, 1], [2, 0]]}, [(4, 6, 2)]),
+    ],
+    "flatten": [({}, [(7, 7, 2)]), ({}, [(5,)]), ({}, [(1, 1, 1)])],
+    "reshape": [
+        ({"target_shape": [-1]}, [(4, 4, 3)]),
+        ({"target_shape": [4, -1]}, [(2, 2, 6)]),
+        ({"target_shape": [1, 1, 12]}, [(12,)]),
+        ({"target_shape": [3, 2, 2]}, [(4, 3)]),
+        ({"target_shape": [-1, 1, 5]}, [(1, 1, 5)]),
+    ],
+    "upsample": [
+        ({}, [(3, 3, 2)]),
+        ({"size": [2, 3], "interpolation": "bilinear"}, [(2, 5, 1)]),
+        ({"size": 1}, [(1, 1, 3)]),
+    ],
+    "rescaling": [
+        ({"scale": 1 / 255}, [(8, 8, 3)]),
+        ({"scale": 2.0, "offset": -1.0}, [(5,)]),
+    ],
+    "add": [
+        ({}, [(4, 4, 3), (4, 4, 3)]),
+        ({}, [(2, 2, 5), (2, 2, 5), (2, 2, 5)]),
+        ({}, [(4, 4, 3), (1, 1, 3)]),  # broadcast
+        ({}, [(1, 4, 3), (5, 1, 3)]),  # broadcast both ways
+        ({}, [(7,), (7,)]),
+    ],
+    "subtract": [({}, [(4, 4, 3), (4, 4, 3)]), ({}, [(3, 1), (3, 6)])],
+    "multiply": [
+        ({}, [(6, 6, 8), (1, 1, 8)]),  # squeeze-and-excitation gating
+        ({}, [(2, 3), (2, 3), (2, 3)]),
+    ],
+    "average": [({}, [(4, 4, 3), (4, 4, 3)]), ({}, [(1, 1, 2), (3, 3, 2), (3, 3, 1)])],
+    "maximum": [({}, [(4, 4, 3), (4, 4, 3)]), ({}, [(5,), (1,)])],
+    "minimum": [({}, [(4, 4, 3), (4, 1, 3)])],
+    "concat": [
+        ({}, [(4, 4, 3), (4, 4, 5), (4, 4, 1)]),
+        ({"axis": 1}, [(2, 4, 3), (5, 4, 3)]),  # along height
+        ({"axis": -2}, [(4, 2, 3), (4, 6, 3)]),  # along width
+        ({"axis": 2}, [(4, 4, 3), (4, 1, 3)]),
+        ({}, [(4, 4, 3)]),  # a single input
+        ({}, [(3,), (5,)]),
+    ],
+}
+
+# The Keras layer class of each op; checked against the op's `keras_layer` too.
+KERAS_CLASS = {
+    "conv": "Conv2D", "depthwise_conv": "DepthwiseConv2D", "separable_conv": "SeparableConv2D",
+    "conv_transpose": "Conv2DTranspose", "dense": "Dense", "dropout": "Dropout",
+    "bn": "BatchNormalization", "activation": "Activation", "relu": "ReLU", "relu6": "ReLU",
+    "leaky_relu": "LeakyReLU", "softmax": "Softmax", "sigmoid": "Activation",
+    "tanh": "Activation", "max_pool": "MaxPooling2D", "avg_pool": "AveragePooling2D",
+    "global_avg_pool": "GlobalAveragePooling2D", "global_max_pool": "GlobalMaxPooling2D",
+    "zero_pad": "ZeroPadding2D", "crop": "Cropping2D", "flatten": "Flatten",
+    "reshape": "Reshape", "upsample": "UpSampling2D", "rescaling": "Rescaling", "add": "Add",
+    "subtract": "Subtract", "multiply": "Multiply", "average": "Average", "maximum": "Maximum",
+    "minimum": "Minimum", "concat": "Concatenate",
+}  # fmt: skip
+# Our argument names that Keras spells differently.
+RENAME = {"kernel": "kernel_size", "pool": "pool_size"}
+# Ops whose fixed arguments are implied by the op kind.
+FIXED: dict[str, Args] = {
+    "relu6": {"max_value": 6.0},
+    "sigmoid": {"activation": "sigmoid"},
+    "tanh": {"activation": "tanh"},
+}
+
+PARAMS = [
+    pytest.param(kind, args, shapes, id=f"{kind}-{i}")
+    for kind, cases in CASES.items()
+    for i, (args, shapes) in enumerate(cases)
+]
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def to_keras(keras: Any, kind: str, args: Args) -> Any:
+    """The Keras layer equivalent to op `kind` with our (raw, user-spelled) `args`."""
+    kwargs = {RENAME.get(k, k): _tuples(v) for k, v in args.items()}
+    kwargs.update(FIXED.get(kind, {}))
+    if kind == "avg_pool":  # Keras 3 has no default here; we keep MaxPooling2D's (2, 2) for both
+        kwargs.setdefault("pool_size", (2, 2))
+    return getattr(keras.layers, KERAS_CLASS[kind])(**kwargs)
+
+
+def infer(kind: str, args: Args, shapes: Shapes) -> Inferred:
+    return OPS[kind].model_validate(args).infer(list(shapes))
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def hand_macs(kind: str, args: Args, shapes: Shapes, out: tuple[int, ...]) -> int:
+    """Multiply-accumulates by the textbook formulas, independent of the ops' own code."""
+    kh, kw = _pair(args.get("kernel", 1))
+    cin = shapes[0][-1]
+    if kind == "conv":  # each output value: a kh×kw×(cin/groups) dot product
+        return out[0] * out[1] * kh * kw * (cin // args.get("groups", 1)) * args["filters"]
+    if kind == "depthwise_conv":  # each output channel sees a single input channel
+        return out[0] * out[1] * kh * kw * cin * args.get("depth_multiplier", 1)
+    if kind == "separable_conv":  # depthwise, then a 1×1 conv over the cin·dm channels
+        mid = cin * args.get("depth_multiplier", 1)
+        return out[0] * out[1] * (kh * kw * mid + mid * args["filters"])
+    if kind == "conv_transpose":  # each input value scatters a kh×kw×filters patch
+        h, w, _ = shapes[0]
+        return h * w * cin * kh * kw * args["filters"]
+    if kind == "dense":
+        return math.prod(shapes[0][:-1]) * cin * args["units"]
+    return 0  # MACs count convolutions and dense layers only (DESIGN §6)
+
+
+@pytest.fixture(scope="module")
+def keras() -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return pytest.importorskip("keras")
+
+
+def _size(weights: list[Any]) -> int:
+    return sum(math.prod(w.shape) for w in weights)
+
+
+# --- agreement with Keras ---------------------------------------------------------------------
+
+
+def test_every_op_has_cases() -> None:
+    assert set(CASES) == set(OPS)
+    assert set(KERAS_CLASS) == set(OPS)
+
+
+@pytest.mark.parametrize("kind", sorted(OPS))
+def test_keras_layer_attribute(kind: str) -> None:
+    assert OPS[kind].keras_layer == KERAS_CLASS[kind]
+    assert OPS[kind].kind == kind
+    assert OPS[kind].summary(), f"op '{kind}' needs a docstring"
+
+
+@pytest.mark.parametrize(("kind", "args", "shapes"), PARAMS)
+def test_matches_keras(keras: Any, kind: str, args: Args, shapes: Shapes) -> None:
+    lo, hi = OPS[kind].arity
+    assert lo <= len(shapes) and (hi is None or len(shapes) <= hi)
+    ours = infer(kind, args, shapes)
+
+    layer = to_keras(keras, kind, args)
+    multi = OPS[kind].arity != (1, 1)
+    batched = [(None, *s) for s in shapes] if multi else (None, *shapes[0])
+    keras_shape = tuple(layer.compute_output_shape(batched))
+    assert keras_shape[0] is None
+    assert ours.shape == keras_shape[1:]
+
+    layer.build(batched)
+    assert ours.trainable + ours.non_trainable == layer.count_params()
+    assert ours.trainable == _size(layer.trainable_weights)
+    assert ours.non_trainable == _size(layer.non_trainable_weights)
+
+    assert ours.macs == hand_macs(kind, args, shapes, ours.shape)
+
+
+@pytest.mark.parametrize(("kind", "args", "shapes"), PARAMS)
+def test_forward_pass(keras: Any, kind: str, args: Args, shapes: Shapes) -> None:
+    """A real tensor through the real layer has the inferred shape."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal((1, *s)).astype("float32") for s in shapes]
+    layer = to_keras(keras, kind, args)
+    y = layer(xs if OPS[kind].arity != (1, 1) else xs[0])
+    assert tuple(y.shape) == (1, *infer(kind, args, shapes).shape)
+
+
+@pytest.mark.parametrize(("kind", "args", "shapes"), PARAMS)
+def test_defaults_match_keras(keras: Any, kind: str, args: Args, shapes: Shapes) -> None:
+    """Our filled-in, normalised arguments configure Keras exactly as the user's raw ones do."""
+    normalised = OPS[kind].model_validate(args).model_dump()
+    raw = to_keras(keras, kind, args).get_config()
+    full = to_keras(keras, kind, normalised).get_config()
+    raw.pop("name")
+    full.pop("name")
+    assert full == raw
+
+
+def test_activation_names_exist_in_keras(keras: Any) -> None:
+    for name in typing.get_args(ActivationName):
+        assert callable(keras.activations.get(name)), name
+
+
+@pytest.mark.parametrize(
+    ("args", "shape", "macs"),
+    [
+        # VGG16 block1_conv2: 224·224·3·3·64·64
+        (("conv", {"filters": 64, "kernel": 3, "padding": "same"}), (224, 224, 64), 1_849_688_064),
+        # ResNet50 conv1_conv after 3-pixel padding: 112·112·7·7·3·64
+        (("conv", {"filters": 64, "kernel": 7, "strides": 2}), (230, 230, 3), 118_013_952),
+        # grouped: 8·8·3·3·(16/4)·32
+        (("conv", {"filters": 32, "kernel": 3, "groups": 4, "padding": "same"}), (8, 8, 16),
+         73_728),
+        # MobileNet conv_dw_2 (stride 2): 56·56·3·3·64
+        (("depthwise_conv", {"kernel": 3, "strides": 2, "padding": "same"}), (112, 112, 64),
+         1_806_336),
+        # 5·5 output · (3·3·6 depthwise + 6·10 pointwise), depth_multiplier 2 on 3 channels
+        (("separable_conv", {"filters": 10, "kernel": 3, "depth_multiplier": 2}), (7, 7, 3), 2_850),
+        # 4·4 inputs · 3·3 · 8 in · 2 out
+        (("conv_transpose", {"filters": 2, "kernel": 3, "strides": 2}), (4, 4, 8), 2_304),
+        # VGG16 fc1: 25088·4096
+        (("dense", {"units": 4096}), (25088,), 102_760_448),
+    ],
+)  # fmt: skip
+def test_macs_by_hand(args: tuple[str, Args], shape: tuple[int, ...], macs: int) -> None:
+    kind, kwargs = args
+    assert infer(kind, kwargs, [shape]).macs == macs
+
+
+# --- shape errors -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "args", "shapes", "message"),
+    [
+        ("max_pool", {"pool": 5}, [(4, 4, 3)], "shrinks 4×4×3 to 0×0×3"),
+        ("avg_pool", {"pool": 3, "strides": 1}, [(2, 9, 3)], "shrinks 2×9×3 to 0×7×3"),
+        ("conv", {"filters": 8, "kernel": 5}, [(4, 4, 3)], "shrinks 4×4×3 to 0×0×8"),
+        ("conv", {"filters": 8, "kernel": 3, "dilation_rate": 3}, [(6, 9, 3)], "to 0×3×8"),
+        ("conv", {"filters": 2, "kernel": [1, 9]}, [(9, 8, 3)], "shrinks 9×8×3 to 9×0×2"),
+        ("depthwise_conv", {"kernel": 3, "depth_multiplier": 2}, [(2, 2, 3)], "to 0×0×6"),
+        ("separable_conv", {"filters": 4, "kernel": 4}, [(3, 5, 2)], "shrinks 3×5×2 to 0×2×4"),
+        ("crop", {"cropping": 2}, [(4, 4, 3)], "turns 4×4×3 into 0×0×3"),
+        ("crop", {"cropping": [[0, 0], [3, 3]]}, [(4, 5, 3)], "turns 4×5×3 into 4×-1×3"),
+        ("conv", {"filters": 6, "kernel": 3, "groups": 4}, [(8, 8, 6)], "groups=4 must divide"),
+        ("conv", {"filters": 8, "kernel": 3, "groups": 2}, [(8, 8, 3)], "input channels (3)"),
+        ("conv", {"filters": 8, "kernel": 3}, [(8, 8)], "needs a H×W×C input, got 8×8"),
+        ("max_pool", {}, [(8,)], "needs a H×W×C input"),
+        ("global_avg_pool", {}, [(4, 4, 3, 2)], "needs a H×W×C input"),
+        ("concat", {}, [(4, 4, 3), (5, 4, 3)], "got 4×4×3 and 5×4×3"),
+        ("concat", {"axis": 1}, [(4, 4, 3), (4, 4, 2)], "on axis 1"),
+        ("concat", {}, [(4, 4, 3), (4, 3)], "got 4×4×3 and 4×3"),
+        ("concat", {"axis": 0}, [(4, 4, 3), (4, 4, 3)], "axis 0 is not a feature axis"),
+        ("concat", {"axis": 4}, [(4, 4, 3), (4, 4, 3)], "axis 4 is not a feature axis"),
+        ("softmax", {"axis": -4}, [(4, 4, 3)], "axis -4"),
+        ("add", {}, [(4, 4, 3), (4, 4, 5)], "needs equal shapes, got 4×4×3 and 4×4×5"),
+        ("add", {}, [(4, 4, 3), (3,)], "needs equal shapes"),
+        ("multiply", {}, [(4, 4, 3), (2, 4, 3)], "got 4×4×3 and 2×4×3"),
+        ("subtract", {}, [(8,), (9,)], "got 8 and 9"),
+        ("reshape", {"target_shape": [5, 5]}, [(4, 4)], "cannot turn 4×4 (16 values) into 5×5"),
+        ("reshape", {"target_shape": [5, -1]}, [(4, 4)], "cannot fit 4×4 (16 values) into"),
+        ("reshape", {"target_shape": [-1, -1]}, [(4, 4)], "one -1"),
+        ("reshape", {"target_shape": [0, 16]}, [(4, 4)], "no 0"),
+        (
+            "conv_transpose",
+            {"filters": 4, "kernel": 3, "strides": 2, "output_padding": 2},
+            [(5, 5, 3)],
+            "output_padding [2, 2] must be smaller than strides [2, 2]",
+        ),
+        (
+            "conv_transpose",
+            {"filters": 4, "kernel": 3, "strides": [2, 1], "output_padding": [1, 1]},
+            [(5, 5, 3)],
+            "must be smaller than strides [2, 1]",
+        ),
+        ("conv", {"filters": 4, "kernel": 3, "strides": 2, "dilation_rate": 2}, [(9, 9, 3)],
+         "strides > 1 with dilation_rate > 1"),
+        ("conv", {"filters": 4, "kernel": 3, "strides": [1, 2], "dilation_rate": [2, 1]},
+         [(9, 9, 3)], "strides > 1 with dilation_rate > 1"),
+        ("conv_transpose", {"filters": 4, "kernel": 3, "strides": 2, "dilation_rate": 2},
+         [(5, 5, 3)], "strides > 1 with dilation_rate > 1"),
+        # stricter than Keras: its TF backend runs these two, but TF documents them unsupported
+        ("depthwise_conv", {"kernel": 3, "strides": 2, "dilation_rate": 2}, [(9, 9, 3)],
+         "strides > 1 with dilation_rate > 1"),
+        ("separable_conv", {"filters": 4, "kernel": 3, "strides": 2, "dilation_rate": 2},
+         [(9, 9, 3)], "strides > 1 with dilation_rate > 1"),
+    ],
+)  # fmt: skip
+def test_shape_errors(kind: str, args: Args, shapes: Shapes, message: str) -> None:
+    op = OPS[kind].model_validate(args)
+    with pytest.raises(ShapeError, match=re.escape(message)):
+        op.infer(list(shapes))
+
+
+@pytest.mark.parametrize(
+    ("kind", "args", "shapes"),
+    [
+        ("max_pool", {"pool": 5}, [(4, 4, 3)]),
+        ("conv", {"filters": 8, "kernel": 5}, [(4, 4, 3)]),
+        ("conv", {"filters": 8, "kernel": 3, "groups": 2}, [(8, 8, 3)]),
+        ("crop", {"cropping": 2}, [(4, 4, 3)]),
+        ("concat", {}, [(4, 4, 3), (5, 4, 3)]),
+        ("add", {}, [(4, 4, 3), (4, 4, 5)]),
+        ("reshape", {"target_shape": [5, 5]}, [(4, 4)]),
+        ("conv_transpose", {"filters": 4, "kernel": 3, "strides": 2, "output_padding": 2},
+         [(5, 5, 3)]),
+        ("conv", {"filters": 4, "kernel": 3, "strides": 2, "dilation_rate": 2}, [(9, 9, 3)]),
+        ("conv_transpose", {"filters": 4, "kernel": 3, "strides": 2, "dilation_rate": 2},
+         [(5, 5, 3)]),
+    ],
+)  # fmt: skip
+def test_keras_refuses_what_we_refuse(keras: Any, kind: str, args: Args, shapes: Shapes) -> None:
+    """Our ShapeErrors are real: Keras refuses the same layer, so `check` foresees a bad build."""
+    with pytest.raises(ShapeError):
+        infer(kind, args, shapes)
+    multi = OPS[kind].arity != (1, 1)
+    batched = [(None, *s) for s in shapes] if multi else (None, *shapes[0])
+    with pytest.raises(ValueError):
+        to_keras(keras, kind, args).build(batched)
+        to_keras(keras, kind, args).compute_output_shape(batched)
+
+
+def test_errors_name_where_shapes_come_from() -> None:
+    a, b = Tensor.of((28, 28, 512), "conv3_block1_3_bn"), Tensor.of((56, 56, 256), "conv2_out")
+    with pytest.raises(ShapeError) as e:
+        OPS["add"]().infer([a, b])
+    assert "28×28×512 (from conv3_block1_3_bn) and 56×56×256 (from conv2_out)" in str(e.value)
+    with pytest.raises(ShapeError, match=re.escape("shrinks 4×4×3 (from x) to 0×0×3")):
+        OPS["max_pool"](pool=5).infer([Tensor.of((4, 4, 3), "x")])
+
+
+# --- argument validation ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "args"),
+    [
+        ("conv", {"filters": 0, "kernel": 3}),
+        ("conv", {"filters": -8, "kernel": 3}),
+        ("conv", {"filters": True, "kernel": 3}),  # bool is not an int here
+        ("conv", {"filters": 8.0, "kernel": 3}),
+        ("conv", {"filters": "8", "kernel": 3}),
+        ("conv", {"filters": 8, "kernel": -3}),
+        ("conv", {"filters": 8, "kernel": 0}),
+        ("conv", {"filters": 8, "kernel": True}),
+        ("conv", {"filters": 8, "kernel": [3]}),
+        ("conv", {"filters": 8, "kernel": [3, 3, 3]}),
+        ("conv", {"filters": 8, "kernel": [3, False]}),
+        ("conv", {"filters": 8, "kernel": 3, "padding": "sme"}),
+        ("conv", {"filters": 8, "kernel": 3, "padding": "SAME"}),
+        ("conv", {"filters": 8, "kernel": 3, "strides": 0}),
+        ("conv", {"filters": 8, "kernel": 3, "dilation_rate": 0}),
+        ("conv", {"filters": 8, "kernel": 3, "groups": 0}),
+        ("conv", {"filters": 8, "kernel": 3, "use_bias": "yes"}),
+        ("conv", {"filters": 8, "kernel": 3, "use_bias": 1}),
+        ("conv", {"filters": 8, "kernel": 3, "activation": "relux"}),
+        ("conv", {"filters": 8, "kernel": 3, "filter": 8}),  # unknown key
+        ("conv", {"kernel": 3}),  # filters missing
+        ("conv", {"filters": 8}),  # kernel missing
+        ("conv", {"filters": 1 << 20, "kernel": 3}),
+        ("depthwise_conv", {"kernel": 3, "depth_multiplier": 0}),
+        ("depthwise_conv", {"kernel": 3, "filters": 8}),
+        ("conv_transpose", {"filters": 4, "kernel": 3, "output_padding": -1}),
+        ("dense", {"units": 0}),
+        ("dense", {"units": 2.5}),
+        ("dense", {"units": True}),
+        ("dropout", {"rate": 1.0}),
+        ("dropout", {"rate": -0.1}),
+        ("dropout", {}),
+        ("bn", {"epsilon": 0.0}),
+        ("bn", {"momentum": 1.5}),
+        ("bn", {"center": "false"}),
+        ("activation", {"activation": "sigmod"}),
+        ("activation", {}),
+        ("relu", {"negative_slope": -0.1}),
+        ("relu", {"max_value": -1.0}),
+        ("relu", {"threshold": -1.0}),  # Keras refuses a negative threshold
+        ("leaky_relu", {"negative_slope": -0.1}),
+        ("softmax", {"axis": 1.0}),
+        ("max_pool", {"pool": 0}),
+        ("max_pool", {"pool": 2, "padding": "full"}),
+        ("avg_pool", {"strides": 0}),
+        ("global_avg_pool", {"keepdims": "yes"}),
+        ("zero_pad", {"padding": -1}),
+        ("zero_pad", {"padding": [1, 2, 3]}),
+        ("crop", {"cropping": [[1, -1], [0, 0]]}),
+        ("reshape", {"target_shape": []}),
+        ("reshape", {"target_shape": [-2, 4]}),
+        ("reshape", {"target_shape": 16}),
+        ("upsample", {"size": 0}),
+        ("upsample", {"interpolation": "cubic"}),
+        ("rescaling", {}),
+        ("concat", {"axis": "channels"}),
+        ("relu6", {"max_value": 6.0}),
+        ("add", {"axis": -1}),
+    ],
+)
+def test_invalid_arguments(kind: str, args: Args) -> None:
+    with pytest.raises(ValidationError):
+        OPS[kind].model_validate(args)
+
+
+def test_unknown_argument_suggests_a_fix() -> None:
+    with pytest.raises(ValidationError, match=r"unknown argument 'filter'.*filters"):
+        OPS["conv"].model_validate({"filters": 8, "kernel": 3, "filter": 8})
+
+
+@pytest.mark.parametrize(
+    ("kind", "args", "field", "value"),
+    [
+        ("conv", {"filters": 8, "kernel": 3}, "kernel", (3, 3)),
+        ("conv", {"filters": 8, "kernel": [1, 7]}, "kernel", (1, 7)),
+        ("conv", {"filters": 8, "kernel": 3, "strides": 2}, "strides", (2, 2)),
+        ("max_pool", {}, "pool", (2, 2)),
+        ("max_pool", {}, "strides", None),
+        ("zero_pad", {"padding": 2}, "padding", ((2, 2), (2, 2))),
+        ("zero_pad", {"padding": [1, 2]}, "padding", ((1, 1), (2, 2))),
+        ("crop", {"cropping": [[0, 1], [2, 3]]}, "cropping", ((0, 1), (2, 3))),
+        ("bn", {}, "epsilon", 1e-3),
+        ("bn", {}, "momentum", 0.99),
+        ("leaky_relu", {}, "negative_slope", 0.3),
+    ],
+)
+def test_normalised_arguments(kind: str, args: Args, field: str, value: Any) -> None:
+    assert getattr(OPS[kind].model_validate(args), field) == value
+
+
+def test_ops_are_frozen() -> None:
+    op = OPS["conv"].model_validate({"filters": 8, "kernel": 3})
+    with pytest.raises(ValidationError):
+        op.filters = 16  # type: ignore[misc]
