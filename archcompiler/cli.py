@@ -59,6 +59,8 @@ def _reports_errors(f: Callable[..., Any]) -> Callable[..., Any]:
         except SpecError as e:
             click.echo(e.render(), err=True)
             sys.exit(1)
+        except click.ClickException:
+            raise  # usage errors: click prints them and exits 2
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

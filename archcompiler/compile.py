@@ -24,17 +24,17 @@ from .ops.base import Tensor, fmt
 from .spec import expr
 from .spec.errors import Diagnostic, Location, SpecError, did_you_mean
 from .spec.loader import Doc, Path, load_file
-from .spec.model import NAME_PATTERN, PARAM_TYPES, InputDef
+from .spec.model import NAME_PATTERN, InputDef
 from .spec.validate import (
-    STRUCTURAL,
+    MAX_REPEAT,
     CheckedFile,
     RawNode,
     UserBlock,
     check_file,
-    check_literal_args,
     expr_location,
-    parse_node,
+    param_type_ok,
     pydantic_diagnostics,
+    valid_repeat,
 )  # fmt: skip
 
 MAX_EXTENDS_DEPTH = 8
@@ -107,6 +107,7 @@ class _Context:
     block: tuple[str, ...] = ()
     section: str = "backbone"
     stack: tuple[str, ...] = ()  # user blocks being expanded (recursion check)
+    group: str | None = None  # the name of a repeated node, for instances (override by it)
     notes: tuple[str, ...] = ()  # "in block 'x' used at …", added to errors inside blocks
 
 
@@ -126,6 +127,7 @@ class _Walk:
         self.overrides = self._merge_overrides()
         self.used_overrides: set[str] = set()
         self.auto_named: set[str] = set()
+        self.instances: dict[str, Location] = {}  # names of block instances and repeat groups
 
     # ---- params -------------------------------------------------------------------------
     def _bind_params(self, overrides: dict[str, str]) -> dict[str, Any]:
@@ -263,13 +265,16 @@ class _Walk:
         if name is not None and (not isinstance(name, str) or not _valid_name(name)):
             raise SpecError.at(raw.at("name"), f"name {name!r} is not a valid name", *ctx.notes)
         repeat = self.evaluate(raw.repeat, env, raw.doc, raw.arg_path("repeat"))
-        if repeat is not None and (
-            isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= 10_000
-        ):
-            raise SpecError.at(raw.at("repeat"), f"repeat must be 1…10,000, got {repeat!r}")
+        if repeat is not None and not valid_repeat(repeat):
+            raise SpecError.at(
+                raw.at("repeat"), f"repeat must be 1…{MAX_REPEAT:,}, got {repeat!r}", *ctx.notes
+            )
         inputs = self._resolve_from(raw, scope, later)
         base = ctx.prefix + name if name else self._auto_name(ctx.prefix + raw.op)
         is_op = raw.op in OPS
+        if repeat is not None or not is_op:  # a group or block instance: its name is taken too
+            self._check_name(base, raw.at("name") if raw.name is not None else raw.at(key=True))
+            self.instances[base] = raw.at(key=True)
         if repeat is None:
             instances = [(base, ctx)]
         else:
@@ -277,7 +282,8 @@ class _Walk:
             self.graph.blocks[group] = BlockInstance(group, f"{raw.op} ×{repeat}", raw.at(key=True))
             suffix = "_" if is_op else "_block"
             instances = [
-                (f"{base}{suffix}{i}", replace(ctx, block=group)) for i in range(1, repeat + 1)
+                (f"{base}{suffix}{i}", replace(ctx, block=group, group=base))
+                for i in range(1, repeat + 1)
             ]
         out = inputs[0] if inputs else None
         start = len(self.graph)
@@ -343,34 +349,44 @@ class _Walk:
 
     def _auto_name(self, base: str) -> str:
         name, k = base, 0
-        while name in self.graph.nodes or name in self.auto_named:
+        while name in self.graph.nodes or name in self.auto_named or name in self.instances:
             k += 1
             name = f"{base}_{k}"
         self.auto_named.add(name)
         return name
 
     def _check_name(self, name: str, where: Location) -> None:
-        if name in self.graph.nodes:
-            first = self.graph.nodes[name].source
+        if name in self.graph.nodes or name in self.instances:
+            node = self.graph.nodes.get(name)
+            first = node.source if node else self.instances[name]
             at = f" (first at line {first.line})" if first else ""
             auto = " by an unnamed node" if name in self.auto_named else ""
             raise SpecError.at(where, f"name '{name}' is already used{auto}{at}", *self.ctx.notes)
 
-    def _args_for(self, raw: RawNode, name: str, env: dict, first: bool, first_only) -> dict:
+    def _validated(
+        self, raw: RawNode, model: type, name: str, env: dict, first: bool, first_only: tuple
+    ) -> Any:
+        """Substitute, drop first-only args after the first instance, apply `override`, and
+        validate with the op's or block's model; errors point at the node or the override."""
         args = self.evaluate(raw.args, env, raw.doc, raw.arg_path())
         if not first:
             args = {k: v for k, v in args.items() if k not in first_only}
-        if name in self.overrides:
-            extra, f = self.overrides[name]
-            self.used_overrides.add(name)
-            args.update(self.evaluate(extra, self.params, f.doc, ("override", name)))
-        return args
-
-    def _validate(self, raw: RawNode, model: type, args: dict) -> Any:
+        extra: dict[str, Any] = {}
+        origin: tuple[Doc, Path] | None = None
+        for key in (self.ctx.group, name):
+            if key in self.overrides:
+                written, f = self.overrides[key]
+                self.used_overrides.add(key)
+                origin = (f.doc, ("override", key))
+                extra.update(self.evaluate(written, self.params, *origin))
         try:
-            return model.model_validate(args)
+            return model.model_validate({**args, **extra})
         except ValidationError as e:
-            diags = pydantic_diagnostics(raw.doc, raw.arg_path(), e, args)
+            mine = [err for err in e.errors() if _arg_of(err) not in extra]
+            diags = pydantic_diagnostics(raw.doc, raw.arg_path(), mine, args, model)
+            if origin:
+                theirs = [err for err in e.errors() if _arg_of(err) in extra]
+                diags += pydantic_diagnostics(*origin, theirs, extra, model)
             raise SpecError([replace(d, notes=self.ctx.notes) for d in diags]) from None
 
     def _add_op(
@@ -378,8 +394,7 @@ class _Walk:
     ) -> str:
         self.ctx = ctx
         cls = OPS[raw.op]
-        args = self._args_for(raw, name, env, first, ("strides",))
-        op = self._validate(raw, cls, args)
+        op = self._validated(raw, cls, name, env, first, ("strides",))
         lo, hi = cls.arity
         if len(inputs) < lo or (hi is not None and len(inputs) > hi):
             want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo}–{hi}"
@@ -435,7 +450,7 @@ class _Walk:
         path = (*ctx.block, name)
         self.graph.blocks[path] = BlockInstance(path, raw.op, raw.at(key=True))
         note = f"in block '{name}' ({raw.op}) used at {raw.at(key=True)}"
-        inner = replace(ctx, prefix=name + "_", block=path, notes=(note, *ctx.notes))
+        inner = replace(ctx, prefix=name + "_", block=path, notes=(note, *ctx.notes), group=None)
         if raw.op in BLOCKS:
             return self._expand_builtin(raw, name, inputs, env, ctx, inner, first)
         return self._expand_user(raw, name, inputs, env, ctx, inner, first)
@@ -443,7 +458,7 @@ class _Walk:
     def _expand_builtin(self, raw, name, inputs, env, ctx, inner, first) -> str:
         self.ctx = ctx
         cls = BLOCKS[raw.op]
-        block = self._validate(raw, cls, self._args_for(raw, name, env, first, cls.first_only))
+        block = self._validated(raw, cls, name, env, first, cls.first_only)
         self._check_arity(raw, name, inputs, cls.arity)
         out = block.expand(Builder(self, raw, inner), inputs, name)
         self.graph.blocks[inner.block] = replace(self.graph.blocks[inner.block], output=out)
@@ -461,7 +476,7 @@ class _Walk:
             )
         d = block.definition
         self._check_arity(raw, name, inputs, (len(d.inputs), len(d.inputs)))
-        args = self._args_for(raw, name, env, first, ("strides",))
+        args = self._user_args(raw, name, env, first)
         bound = dict(self.params)
         for pname, decl in d.params.items():
             if pname in args:
@@ -490,18 +505,19 @@ class _Walk:
         self.graph.blocks[inner.block] = replace(self.graph.blocks[inner.block], output=out)
         return out  # type: ignore[return-value]
 
+    def _user_args(self, raw: RawNode, name: str, env: dict, first: bool) -> dict[str, Any]:
+        args = self.evaluate(raw.args, env, raw.doc, raw.arg_path())
+        if not first:
+            args.pop("strides", None)
+        for key in (self.ctx.group, name):
+            if key in self.overrides:
+                written, f = self.overrides[key]
+                self.used_overrides.add(key)
+                args.update(self.evaluate(written, self.params, f.doc, ("override", key)))
+        return args
+
     def _typed(self, raw: RawNode, pname: str, value: Any, kind: str) -> Any:
-        want = PARAM_TYPES[kind]
-        ok = (
-            kind == "any"
-            or (kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool))
-            or (
-                kind != "float"
-                and isinstance(value, want)
-                and (kind == "bool") == isinstance(value, bool)
-            )
-        )
-        if not ok:
+        if not param_type_ok(value, kind):
             raise SpecError.at(
                 raw.at(pname), f"'{pname}' must be {kind}, got {value!r}", *self.ctx.notes
             )
@@ -564,6 +580,12 @@ class _Walk:
                 node.trainable = False
 
 
+def _arg_of(error: Any) -> Any:
+    """The top-level argument a pydantic error is about."""
+    loc = error.get("loc") or ()
+    return loc[0] if loc else None
+
+
 def _valid_name(name: str) -> bool:
     return re.match(NAME_PATTERN, name) is not None
 
@@ -612,4 +634,4 @@ class _BlockOp(RawNode):
         return self._parent.at(key=True)
 
 
-__all__ = ["STRUCTURAL", "Builder", "Limits", "check_literal_args", "compile_file", "parse_node"]
+__all__ = ["Builder", "Limits", "compile_file"]

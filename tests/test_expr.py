@@ -7,6 +7,7 @@ import operator
 import pickle
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,10 @@ def test_literals(text: str, expected: Value) -> None:
         ("10 - 4 - 3", 3),
         ("100 / 10 / 5", 2.0),
         ("2 * 3 % 4", 2),
+        ("1 + 7 // 2", 4),
+        ("7 // 2 * 3", 9),
+        ("1 - 7 % 4", -2),
+        ("2 * 7 // 3", 4),
         ("2 ** 3 ** 2", 512),
         ("(2 ** 3) ** 2", 64),
         ("-2 ** 2", -4),
@@ -418,12 +423,17 @@ def test_module_never_uses_python_evaluation() -> None:
 
 # --------------------------------------------------------------------------- properties
 
-# A tree is a tuple: ("num", v) | ("name", n) | ("neg", t) | ("abs", t) | ("not", t)
-# | ("bin", op, l, r) | ("pow", base, exponent) | ("cmp", op, l, r) | ("bool", op, l, r)
-# | ("call", fn, args) | ("if", body, test, orelse).
-Tree = tuple[Any, ...]
 
-_NUMBER_NAMES = ("a", "b", "c", "x_1", "alpha")
+@dataclass(frozen=True)
+class Node:
+    """A generated expression tree; `op` is the literal, name, operator(s), function or exponent."""
+
+    kind: str  # num, name, neg, not, bin, pow, cmp, bool, call, if
+    op: Any
+    kids: tuple[Node, ...] = ()
+
+
+_NUMBER_NAMES = ("a", "b", "c", "alpha", "x_1", "n", "f")
 _OTHER_NAMES = ("flag", "label")
 _INTS = st.integers(-(10**6), 10**6)
 _FLOATS = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
@@ -443,86 +453,121 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,
+    "int": int,
+    "floor": math.floor,
+    "ceil": math.ceil,
+}
 
 envs = st.fixed_dictionaries(
     {
-        **{name: st.one_of(_INTS, _FLOATS) for name in _NUMBER_NAMES},
+        **{name: st.one_of(_INTS, _FLOATS) for name in ("a", "b", "c", "alpha", "x_1")},
+        "n": st.sampled_from([2**1023, -(2**1023), 10**300, 3**600]),  # near the int bound
+        "f": st.sampled_from([1e308, -1.5e308, 1e-308, 5e-324]),  # near float's limits
         "flag": st.booleans(),
         "label": st.sampled_from(["", "abc", "xyz"]),
     }
 )
 leaves = st.one_of(
-    _INTS.map(lambda v: ("num", v)),
-    _FLOATS.map(lambda v: ("num", v)),
-    st.sampled_from([0, 1, 2, -1, 0.5, 0.0]).map(lambda v: ("num", v)),
-    st.sampled_from(_NUMBER_NAMES + _OTHER_NAMES).map(lambda n: ("name", n)),
+    st.one_of(_INTS, _FLOATS, st.sampled_from([0, 1, 2, -1, 0.5, 0.0, 10**200])).map(
+        lambda v: Node("num", v)
+    ),
+    st.sampled_from(_NUMBER_NAMES + _OTHER_NAMES).map(lambda n: Node("name", n)),
 )
 
 
-def _extend(children: st.SearchStrategy[Tree]) -> st.SearchStrategy[Tree]:
+def _extend(kids: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
+    def node(kind: str, ops: st.SearchStrategy[Any], count: int) -> st.SearchStrategy[Node]:
+        return st.builds(Node, st.just(kind), ops, st.tuples(*[kids] * count))
+
+    chain = st.integers(1, 2).flatmap(
+        lambda k: st.builds(
+            Node,
+            st.just("cmp"),
+            st.tuples(*[st.sampled_from(sorted(_COMPARISONS))] * k),
+            st.tuples(*[kids] * (k + 1)),
+        )
+    )
+    arithmetic = node("bin", st.sampled_from(sorted(_ARITHMETIC)), 2)
     return st.one_of(
-        st.tuples(st.just("neg"), children),
-        st.tuples(st.just("abs"), children),
-        st.tuples(st.just("not"), children),
-        st.tuples(st.just("bin"), st.sampled_from(sorted(_ARITHMETIC)), children, children),
-        st.tuples(st.just("pow"), children, st.integers(-2, 4)),
-        st.tuples(st.just("cmp"), st.sampled_from(sorted(_COMPARISONS)), children, children),
-        st.tuples(st.just("bool"), st.sampled_from(["and", "or"]), children, children),
-        st.tuples(
+        arithmetic,
+        arithmetic,  # listed twice: arithmetic is what the language is mostly for
+        node("pow", st.integers(-2, 4), 1),
+        node("neg", st.just("-"), 1),
+        chain,
+        st.builds(
+            Node,
             st.just("call"),
             st.sampled_from(["min", "max"]),
-            st.lists(children, min_size=2, max_size=3).map(tuple),
+            st.lists(kids, min_size=2, max_size=3).map(tuple),
         ),
-        st.tuples(st.just("if"), children, children, children),
+        node("call", st.sampled_from(["abs", "round", "int", "floor", "ceil"]), 1),
+        node("bool", st.sampled_from(["and", "or"]), 2),
+        node("not", st.just("not"), 1),
+        node("if", st.just("if"), 3),
     )
 
 
-trees = st.recursive(leaves, _extend, max_leaves=12)
+trees = st.recursive(leaves, _extend, max_leaves=16)
+
+# Python's precedence levels, loosest first; an operand below the level its place needs gets
+# parentheses. A negative literal is the unary minus applied to a positive one.
+_ATOM = 10
 
 
-def render(tree: Tree) -> str:
-    """Expression text for `tree`, fully parenthesized."""
-    kind = tree[0]
-    if kind == "num":
-        text = repr(tree[1])
-        return f"({text})" if text.startswith("-") else text
-    if kind == "name":
-        return tree[1]
-    if kind == "neg":
-        return f"(-{render(tree[1])})"
-    if kind == "abs":
-        return f"abs({render(tree[1])})"
-    if kind == "not":
-        return f"(not {render(tree[1])})"
-    if kind == "pow":
-        return f"({render(tree[1])} ** {tree[2]})"
-    if kind in ("bin", "cmp", "bool"):
-        return f"({render(tree[2])} {tree[1]} {render(tree[3])})"
-    if kind == "call":
-        return f"{tree[1]}({', '.join(render(arg) for arg in tree[2])})"
-    assert kind == "if"
-    return f"({render(tree[1])} if {render(tree[2])} else {render(tree[3])})"
+def level(node: Node) -> int:
+    if node.kind == "num":
+        return 8 if repr(node.op).startswith("-") else _ATOM
+    if node.kind == "bin":
+        return 6 if node.op in ("+", "-") else 7
+    if node.kind == "bool":
+        return 2 if node.op == "or" else 3
+    levels = {"name": _ATOM, "call": _ATOM, "pow": 9, "neg": 8, "cmp": 5, "not": 4, "if": 1}
+    return levels[node.kind]
 
 
-def subtrees(tree: Tree) -> list[Tree]:
-    """The child trees of `tree` (a call's arguments come as one tuple of trees)."""
-    found: list[Tree] = []
-    for part in tree[1:]:
-        if isinstance(part, tuple) and part and isinstance(part[0], str):
-            found.append(part)
-        elif isinstance(part, tuple):
-            found.extend(part)
-    return found
+def render(node: Node, minimal: bool) -> str:
+    """Expression text for `node`: with the fewest parentheses, or around every operation."""
+
+    def sub(kid: Node, needed: int) -> str:
+        text = render(kid, minimal)
+        bare = level(kid) >= needed and (minimal or level(kid) == _ATOM)
+        return text if bare else f"({text})"
+
+    own, kids = level(node), node.kids
+    if node.kind in ("num", "name"):
+        return repr(node.op) if node.kind == "num" else node.op
+    if node.kind == "neg":
+        return f"-{sub(kids[0], 8)}"
+    if node.kind == "not":
+        return f"not {sub(kids[0], 4)}"
+    if node.kind == "pow":
+        return f"{sub(kids[0], _ATOM)} ** {node.op}"
+    if node.kind in ("bin", "bool"):
+        return f"{sub(kids[0], own)} {node.op} {sub(kids[1], own + 1)}"
+    if node.kind == "cmp":
+        parts = [sub(kids[0], 6)]
+        for op, kid in zip(node.op, kids[1:], strict=True):
+            parts += [op, sub(kid, 6)]
+        return " ".join(parts)
+    if node.kind == "call":
+        return f"{node.op}({', '.join(sub(kid, 1) for kid in kids)})"
+    assert node.kind == "if"
+    return f"{sub(kids[0], 2)} if {sub(kids[1], 2)} else {sub(kids[2], 1)}"
 
 
-def depth(tree: Tree) -> int:
-    return 1 + max((depth(t) for t in subtrees(tree)), default=0)
+def depth(node: Node) -> int:
+    return 1 + max((depth(kid) for kid in node.kids), default=0)
 
 
-def tree_names(tree: Tree) -> set[str]:
-    found = {tree[1]} if tree[0] == "name" else set()
-    for sub in subtrees(tree):
-        found |= tree_names(sub)
+def tree_names(node: Node) -> set[str]:
+    found = {node.op} if node.kind == "name" else set()
+    for kid in node.kids:
+        found |= tree_names(kid)
     return found
 
 
@@ -546,49 +591,52 @@ def _bounded(value: Any) -> Any:
     return value
 
 
-def reference(tree: Tree, env: Mapping[str, Any]) -> Any:
+def reference(node: Node, env: Mapping[str, Any]) -> Any:
     """The expected value, computed straight from the tree with Python's operators."""
-    kind = tree[0]
+    kind, op, kids = node.kind, node.op, node.kids
     if kind == "num":
-        return tree[1]
+        return op
     if kind == "name":
-        return env[tree[1]]
-    if kind == "neg":
-        return _bounded(-_number(reference(tree[1], env)))
-    if kind == "abs":
-        return _bounded(abs(_number(reference(tree[1], env))))
+        return env[op]
     if kind == "not":
-        return not reference(tree[1], env)
+        return not reference(kids[0], env)
+    if kind == "neg":
+        return _bounded(-_number(reference(kids[0], env)))
     if kind == "pow":
-        return _bounded(_number(reference(tree[1], env)) ** tree[2])
+        return _bounded(_number(reference(kids[0], env)) ** op)
     if kind == "bin":
-        left = _number(reference(tree[2], env))
-        right = _number(reference(tree[3], env))
-        return _bounded(_ARITHMETIC[tree[1]](left, right))
+        left = _number(reference(kids[0], env))
+        right = _number(reference(kids[1], env))
+        return _bounded(_ARITHMETIC[op](left, right))
     if kind == "cmp":
-        left, right = reference(tree[2], env), reference(tree[3], env)
-        both_str = isinstance(left, str) and isinstance(right, str)
-        if tree[1] not in ("==", "!=") and not both_str:
+        return _chain(op, kids, env)
+    if kind == "bool":
+        left = reference(kids[0], env)
+        return left if (op == "or") == bool(left) else reference(kids[1], env)
+    if kind == "call":
+        return _bounded(_FUNCTIONS[op](*[_number(reference(kid, env)) for kid in kids]))
+    assert kind == "if"
+    return reference(kids[0] if reference(kids[1], env) else kids[2], env)
+
+
+def _chain(ops: tuple[str, ...], kids: tuple[Node, ...], env: Mapping[str, Any]) -> bool:
+    left = reference(kids[0], env)
+    for op, kid in zip(ops, kids[1:], strict=True):
+        right = reference(kid, env)
+        if op not in ("==", "!=") and not (isinstance(left, str) and isinstance(right, str)):
             _number(left)
             _number(right)
-        return _COMPARISONS[tree[1]](left, right)
-    if kind == "bool":
-        left = reference(tree[2], env)
-        if (tree[1] == "or") == bool(left):
-            return left
-        return reference(tree[3], env)
-    if kind == "call":
-        args = [_number(reference(arg, env)) for arg in tree[2]]
-        return min(args) if tree[1] == "min" else max(args)
-    assert kind == "if"
-    return reference(tree[1] if reference(tree[2], env) else tree[3], env)
+        if not _COMPARISONS[op](left, right):
+            return False
+        left = right
+    return True
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tree=trees, env=envs)
-def test_matches_python_arithmetic(tree: Tree, env: dict[str, Value]) -> None:
+@given(tree=trees, env=envs, minimal=st.booleans())
+def test_matches_python_arithmetic(tree: Node, env: dict[str, Value], minimal: bool) -> None:
     assume(depth(tree) <= 20)
-    text = render(tree)
+    text = render(tree, minimal)
     assume(len(text) <= MAX_EXPR_LENGTH)
     try:
         expected = reference(tree, env)

@@ -532,8 +532,16 @@ def test_invalid_arguments(kind: str, args: Args) -> None:
 
 
 def test_unknown_argument_suggests_a_fix() -> None:
-    with pytest.raises(ValidationError, match=r"unknown argument 'filter'.*filters"):
-        OPS["conv"].model_validate({"filters": 8, "kernel": 3, "filter": 8})
+    from archcompiler.spec.errors import SpecError
+    from archcompiler.spec.loader import load_text
+    from archcompiler.spec.validate import check_file
+
+    doc = load_text(
+        "archspec: 1\nname: t\ninput: {shape: [8, 8, 3]}\nbackbone:\n"
+        "  - conv: {filters: 8, kernel: 3, filter: 8}\n"
+    )
+    with pytest.raises(SpecError, match=r"unknown argument 'filter' — did you mean 'filters'"):
+        check_file(doc)
 
 
 @pytest.mark.parametrize(

@@ -103,9 +103,9 @@ def load_bytes(raw: bytes, name: str = "<string>") -> Doc:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        before = raw[: e.start]
-        line = before.count(b"\n") + 1
-        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        before = raw[: e.start].decode("utf-8", "replace")
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1  # in characters, as every column
         raise SpecError.at(
             Location(name, line, col), f"file is not UTF-8 (byte 0x{raw[e.start]:02x})"
         ) from None
@@ -214,7 +214,7 @@ class _Composer:
             self.doc.values[path] = mark
             container: Any = {} if is_map else []
             stack.append(_Frame(container, path, event.anchor, _NO_KEY, None, 1, mark))
-        if not root:
+        if not root or root[0] is None:
             raise self.fail((1, 1), "file is empty; a spec starts with `archspec: 1`")
         self.doc.data = root[0]
 

@@ -9,13 +9,35 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)  # fmt: skip
+from pydantic_core import PydanticCustomError
 
 from .strict import Strict
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="letters, digits and _")]
-ParamValue = StrictInt | StrictFloat | StrictBool | StrictStr
+
+
+def _param_value(value: Any) -> Any:
+    if isinstance(value, (int, float, bool, str)):
+        return value
+    raise PydanticCustomError(
+        "param_value", "should be a number, true/false or a string, not a {kind}",
+        {"kind": type(value).__name__},
+    )  # fmt: skip
+
+
+ParamValue = Annotated[
+    StrictInt | StrictFloat | StrictBool | StrictStr, PlainValidator(_param_value)
+]
 Expression = Annotated[str, Field(pattern=r"^\$", description="a $expression")]
 MAX_INPUT_DIM = 1 << 16
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,7 +21,7 @@ from ..ops import OPS
 from . import expr
 from .errors import Diagnostic, Location, SpecError, did_you_mean
 from .loader import Doc, Path
-from .model import NAME_PATTERN, BlockDef, SpecFile
+from .model import NAME_PATTERN, PARAM_TYPES, BlockDef, SpecFile
 
 STRUCTURAL = ("name", "from", "repeat")
 MAX_REPEAT = 10_000
@@ -81,34 +82,88 @@ def check_file(doc: Doc, inherited_blocks: dict[str, UserBlock] | None = None) -
     try:
         spec = SpecFile.model_validate(data)
     except ValidationError as e:
-        diags += pydantic_diagnostics(doc, (), e, data)
+        diags += pydantic_diagnostics(doc, (), e.errors(), data, SpecFile)
 
-    user_names = set(inherited_blocks or {})
-    raw_blocks = data.get("blocks")
-    if isinstance(raw_blocks, dict):
-        user_names |= {k for k in raw_blocks if isinstance(k, str)}
-    known = Known(user_names, dict(inherited_blocks or {}))
-    if isinstance(raw_blocks, dict):  # their params must be known before their uses are checked
-        for bname, bdata in raw_blocks.items():
-            if isinstance(bdata, dict) and spec is not None and bname in spec.blocks:
-                known.params[bname] = spec.blocks[bname]
+    inherited = dict(inherited_blocks or {})
+    raw_blocks = data.get("blocks") if isinstance(data.get("blocks"), dict) else {}
+    known = Known({*inherited, *raw_blocks}, {k: b.definition for k, b in inherited.items()})
+    # each block's params are learned on their own, so their uses are checked even when
+    # something else in the file is wrong
+    for bname, bdata in raw_blocks.items():
+        definition = _check_block_def(doc, bname, bdata, diags)
+        if definition is not None:
+            known.params[bname] = definition
 
     lists: dict[str, list[RawNode] | None] = {}
     for section in ("backbone", "head"):
         lists[section] = _check_list(doc, (section,), data.get(section), known, diags)
-    blocks = dict(inherited_blocks or {})
-    if isinstance(raw_blocks, dict):
-        for bname, bdata in raw_blocks.items():
-            body = bdata.get("body") if isinstance(bdata, dict) else None
-            nodes = _check_list(doc, ("blocks", bname, "body"), body, known, diags)
-            if spec is not None and bname in spec.blocks and nodes is not None:
-                blocks[bname] = UserBlock(bname, spec.blocks[bname], nodes, doc, ("blocks", bname))
+    blocks = inherited
+    for bname, bdata in raw_blocks.items():
+        body = bdata.get("body") if isinstance(bdata, dict) else None
+        nodes = _check_list(doc, ("blocks", bname, "body"), body, known, diags)
+        if bname in known.params and nodes is not None:
+            blocks[bname] = UserBlock(bname, known.params[bname], nodes, doc, ("blocks", bname))
     if spec is not None:
         _check_top_level(doc, spec, diags)
     if diags:
-        raise SpecError(_dedupe(diags))
+        diags = _dedupe(diags)
+        diags.sort(key=lambda d: (d.location.line, d.location.col))
+        raise SpecError(diags)
     assert spec is not None
     return CheckedFile(doc, spec, lists["backbone"], lists["head"], blocks)
+
+
+def _check_block_def(doc: Doc, bname: Any, bdata: Any, diags: list[Diagnostic]) -> BlockDef | None:
+    path = ("blocks", bname)
+    if isinstance(bname, str) and (bname in OPS or bname in BLOCKS):
+        kind = "op" if bname in OPS else "block"
+        diags.append(
+            Diagnostic(
+                doc.location(path, key=True),
+                f"block '{bname}' has the name of a built-in {kind}; choose another name",
+            )
+        )
+        return None
+    try:
+        definition = BlockDef.model_validate(bdata)
+    except ValidationError as e:
+        diags += pydantic_diagnostics(doc, path, e.errors(), bdata, BlockDef)
+        return None
+    for pname, decl in definition.params.items():
+        where = doc.location((*path, "params", pname), key=True)
+        if pname in STRUCTURAL:
+            diags.append(
+                Diagnostic(where, f"parameter '{pname}' clashes with the structural key `{pname}`")
+            )
+        raw = bdata["params"][pname]
+        close = did_you_mean(raw, PARAM_TYPES) if isinstance(raw, str) else ""
+        if close and raw not in PARAM_TYPES:
+            diags.append(
+                Diagnostic(
+                    doc.location((*path, "params", pname)),
+                    f"'{raw}' is not a parameter type{close} (for a string default write "
+                    f"`{{type: str, default: {raw}}}`)",
+                )
+            )
+        if not decl.required and not param_type_ok(decl.default, decl.type):
+            diags.append(
+                Diagnostic(
+                    doc.location((*path, "params", pname)),
+                    f"default {decl.default!r} of '{pname}' is not {decl.type}",
+                )
+            )
+    return definition
+
+
+def param_type_ok(value: Any, kind: str) -> bool:
+    """int is not bool, float accepts int, `any` accepts anything."""
+    if kind == "any":
+        return True
+    if isinstance(value, bool):
+        return kind == "bool"
+    if kind == "float":
+        return isinstance(value, (int, float))
+    return isinstance(value, PARAM_TYPES[kind])
 
 
 @dataclass
@@ -116,7 +171,7 @@ class Known:
     """The node kinds a file may use besides the built-ins: its user blocks (and inherited)."""
 
     user: set[str]
-    params: dict[str, Any]
+    params: dict[str, BlockDef]
 
     def all(self) -> list[str]:
         return [*OPS, *BLOCKS, *self.user]
@@ -216,6 +271,10 @@ def _check_structural(node: RawNode) -> list[Diagnostic]:
         items = source if isinstance(source, list) else [source]
         if not items or not all(isinstance(s, str) for s in items):
             out.append(Diagnostic(node.at("from"), "`from` is a node name or a list of names"))
+        elif any(expr.is_expr(s) for s in items):
+            out.append(
+                Diagnostic(node.at("from"), "`from` takes node names as written, not $expressions")
+            )
     if repeat is not None and not expr.is_expr(repeat) and not valid_repeat(repeat):
         out.append(
             Diagnostic(node.at("repeat"), f"repeat must be an integer from 1 to {MAX_REPEAT:,}")
@@ -246,8 +305,7 @@ def check_literal_args(node: RawNode, model: type[BaseModel]) -> list[Diagnostic
     try:
         model.model_validate(literal)
     except ValidationError as e:
-        diags = pydantic_diagnostics(node.doc, node.arg_path(), e, literal, deferred)
-        return [d for d in diags if d is not _SKIP]
+        return pydantic_diagnostics(node.doc, node.arg_path(), e.errors(), literal, model, deferred)
     return []
 
 
@@ -261,8 +319,13 @@ def _check_user_args(node: RawNode, block: BlockDef) -> list[Diagnostic]:
                     node.at(key, key=True), f"block '{node.op}' has no parameter '{key}'{hint}"
                 )
             )
+        elif not has_expr(node.args[key]) and not param_type_ok(
+            node.args[key], block.params[key].type
+        ):
+            kind = block.params[key].type
+            out.append(Diagnostic(node.at(key), f"'{key}' must be {kind}, got {node.args[key]!r}"))
     for pname, decl in block.params.items():
-        if decl.required and pname not in node.args:
+        if decl.required and pname not in node.args and pname not in STRUCTURAL:
             out.append(
                 Diagnostic(node.at(key=True), f"block '{node.op}' needs parameter '{pname}'")
             )
@@ -299,37 +362,85 @@ def expr_location(doc: Doc, path: Path, offset: int) -> Location:
     return Location(loc.path, loc.line, loc.col + shift, loc.text)
 
 
-_SKIP = Diagnostic(Location("-"), "")
-
-
 def pydantic_diagnostics(
-    doc: Doc, base: Path, error: ValidationError, data: Any, deferred: set[str] = frozenset()
+    doc: Doc,
+    base: Path,
+    errors: list[Any],
+    data: Any,
+    model: type[BaseModel],
+    deferred: set[str] | frozenset[str] = frozenset(),
 ) -> list[Diagnostic]:
-    """Map pydantic's errors back to YAML locations, one message per offending key or value."""
+    """Map pydantic's errors (`ValidationError.errors()`) back to YAML locations, one message
+    per offending key or value. `deferred` arguments hold $expressions: not missing."""
     out = []
-    for e in error.errors(include_url=False):
-        loc = tuple(e["loc"])
-        path, rest = _data_path(data, loc)
+    meant: set[tuple] = set()  # (mapping path, key) a typo most likely meant: not also "missing"
+    for e in errors:
+        path, rest = _data_path(data, tuple(e["loc"]))
         kind = e["type"]
-        if kind == "unknown_key":
-            key = e["ctx"]["key"]
-            out.append(Diagnostic(doc.location((*base, *path, key), key=True), e["msg"]))
-        elif kind == "missing":
+        if kind == "extra_forbidden" and path:
+            known = _model_at(model, path[:-1])
+            word = getattr(known, "unknown_key_word", "key")
+            keys = known.known_keys() if known and hasattr(known, "known_keys") else []
+            hint = did_you_mean(path[-1], keys)
+            meant.add((path[:-1], hint.split("'")[1] if hint else None))
+            message = f"unknown {word} '{path[-1]}'{hint}"
+            out.append(Diagnostic(doc.location((*base, *path), key=True), message))
+    for e in errors:
+        path, rest = _data_path(data, tuple(e["loc"]))
+        kind = e["type"]
+        if kind == "extra_forbidden" and path:
+            continue
+        if kind == "missing":
             missing = rest[-1] if rest else "?"
-            if missing in deferred and len(path) == 0:
-                out.append(_SKIP)
+            if (missing in deferred and not path) or (path, missing) in meant:
                 continue
-            out.append(
-                Diagnostic(
-                    doc.location((*base, *path), key=True), f"missing required key '{missing}'"
-                )
-            )
+            if isinstance(missing, int):
+                message = f"{_subject(path)} needs at least {missing + 1} items"
+            else:
+                message = f"missing required key '{missing}'"
+            out.append(Diagnostic(doc.location((*base, *path), key=True), message))
         else:
             got = e.get("input")
             shown = f" (got {got!r})" if isinstance(got, (int, float, str, bool)) else ""
-            msg = _subject(path) + " " + _predicate(e["msg"])
-            out.append(Diagnostic(doc.location((*base, *path)), f"{msg.strip()}{shown}"))
+            message = f"{_subject(path)} {_predicate(e['msg'])}{shown}"
+            out.append(Diagnostic(doc.location((*base, *path)), message))
     return out
+
+
+def _model_at(model: Any, path: Path) -> Any:
+    """The pydantic model class that validates the mapping at `path` below `model`."""
+    current = model
+    for part in path:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part) or next(
+                (f for f in current.model_fields.values() if f.alias == part), None
+            )
+            current = field.annotation if field else None
+        else:
+            current = _element_type(current, part)
+        current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _element_type(tp: Any, part: Any) -> Any:
+    args = get_args(tp)
+    origin = get_origin(tp)
+    if origin in (list, tuple) and args:
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
+    return None
+
+
+def _unwrap(tp: Any) -> Any:
+    """Annotated[X, …] → X; X | None → X; the first model in a union."""
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    if get_origin(tp) in (Union, UnionType):
+        models = [a for a in map(_unwrap, get_args(tp)) if a is not type(None)]
+        picked = [a for a in models if isinstance(a, type) and issubclass(a, BaseModel)]
+        return (picked or models or [None])[0]
+    return tp
 
 
 def _subject(path: Path) -> str:
@@ -344,9 +455,12 @@ def _subject(path: Path) -> str:
 
 def _predicate(msg: str) -> str:
     """pydantic says 'Input should be …'; we say "'filters' should be …"."""
-    for lead in ("Input should", "Value should", "Value error, ", "Assertion failed, "):
+    for lead in ("Value error, ", "Assertion failed, "):
         if msg.startswith(lead):
-            return msg[len(lead) :] if lead.endswith(", ") else "should" + msg[len(lead) :]
+            return msg[len(lead) :]
+    match = re.match(r"^\w+ should ", msg)  # "Input should …", "String should …", "Tuple …"
+    if match:
+        return "should " + msg[match.end() :]
     return ": " + msg[0].lower() + msg[1:] if msg else ""
 
 
