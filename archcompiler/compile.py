@@ -142,6 +142,12 @@ class _Walk:
                 hint = did_you_mean(key, raw)
                 raise SpecError.at(where, f"--set {key}=…: the spec has no param '{key}'{hint}")
         for k, (v, f) in raw.items():
+            later = expr.is_expr(v) and sorted(expr.names(v[1:]) & (raw.keys() - env.keys()))
+            if later:
+                raise f.doc.error(
+                    ("params", k), f"param '{k}' uses '{later[0]}', which is given below it; "
+                    "params may use only the params above them",
+                )  # fmt: skip
             value = self.evaluate(v, env, f.doc, ("params", k))
             if k in overrides:
                 value = self._coerce_set(k, overrides[k], value, f.doc)

@@ -333,3 +333,9 @@ backbone:
     )
     assert d.location.line == 8
     assert "shrinks 1×1×3 (from p2) to 0×0×3" in d.message
+
+
+def test_params_may_not_use_params_below_them(tmp_path) -> None:
+    d = fails(tmp_path, HEAD + "params: {a: $b * 2, b: 2}\nbackbone: [relu]\n")
+    assert "param 'a' uses 'b', which is given below it" in d.message
+    assert d.location.line == 4
