@@ -128,6 +128,7 @@ class _Walk:
         self.used_overrides: set[str] = set()
         self.auto_named: set[str] = set()
         self.instances: dict[str, Location] = {}  # names of block instances and repeat groups
+        self.skipped: set[str] = set()  # names of nodes left out by `when: false`
 
     # ---- params -------------------------------------------------------------------------
     def _bind_params(self, overrides: dict[str, str]) -> dict[str, Any]:
@@ -267,7 +268,14 @@ class _Walk:
         self, raw: RawNode, scope: _Scope, env: dict, ctx: _Context, later: dict[str, RawNode]
     ) -> None:
         self.ctx = ctx
+        when = self.evaluate(raw.when, env, raw.doc, raw.arg_path("when"))
+        if not isinstance(when, (bool, type(None))):
+            raise SpecError.at(raw.at("when"), f"`when` must be true or false, got {when!r}")
         name = self.evaluate(raw.name, env, raw.doc, raw.arg_path("name"))
+        if when is False:  # left out; names referring to it are errors, outputs skip it
+            if isinstance(name, str):
+                self.skipped.add(ctx.prefix + name)
+            return
         if name is not None and (not isinstance(name, str) or not _valid_name(name)):
             raise SpecError.at(raw.at("name"), f"name {name!r} is not a valid name", *ctx.notes)
         repeat = self.evaluate(raw.repeat, env, raw.doc, raw.arg_path("repeat"))
@@ -298,7 +306,7 @@ class _Walk:
             if is_op:
                 out = self._add_op(raw, inst, inputs, env, ictx, first)
             else:
-                out = self._expand_block(raw, inst, inputs, env, ictx, first)
+                out = self._expand_block(raw, inst, inputs, env, ictx, i)
             inputs = [out]
             if first and len(instances) > 1:
                 self._check_growth(raw, start, len(instances))
@@ -335,6 +343,12 @@ class _Walk:
                 out.append(scope.names[ref])
             elif not scope.local and ref in self.graph.nodes:
                 out.append(ref)
+            elif ref in self.skipped:
+                raise SpecError.at(
+                    raw.at(*path),
+                    f"'{ref}' is left out here (its `when` is false)",
+                    *self.ctx.notes,
+                )
             elif ref in later:
                 line = later[ref].at(key=True).line
                 raise SpecError.at(
@@ -451,26 +465,35 @@ class _Walk:
 
     # ---- blocks ------------------------------------------------------------------------------
     def _expand_block(
-        self, raw: RawNode, name: str, inputs: list[str], env: dict, ctx: _Context, first: bool
+        self, raw: RawNode, name: str, inputs: list[str], env: dict, ctx: _Context, index: int
     ) -> str:
+        """Expand instance `index` (0-based, under `repeat`) of a built-in or user block."""
+        first = index == 0
         path = (*ctx.block, name)
         self.graph.blocks[path] = BlockInstance(path, raw.op, raw.at(key=True))
         note = f"in block '{name}' ({raw.op}) used at {raw.at(key=True)}"
         inner = replace(ctx, prefix=name + "_", block=path, notes=(note, *ctx.notes), group=None)
         if raw.op in BLOCKS:
-            return self._expand_builtin(raw, name, inputs, env, ctx, inner, first)
+            return self._expand_builtin(raw, name, inputs, env, ctx, inner, index)
         return self._expand_user(raw, name, inputs, env, ctx, inner, first)
 
-    def _expand_builtin(self, raw, name, inputs, env, ctx, inner, first) -> str:
+    def _expand_builtin(
+        self, raw: RawNode, name: str, inputs: list[str], env: dict, ctx: _Context,
+        inner: _Context, index: int,
+    ) -> str:  # fmt: skip
         self.ctx = ctx
+        first = index == 0
         cls = BLOCKS[raw.op]
         block = self._validated(raw, cls, name, env, first, cls.first_only)
         self._check_arity(raw, name, inputs, cls.arity)
-        out = block.expand(Builder(self, raw, inner), inputs, name)
+        out = block.expand(Builder(self, raw, inner, index), inputs, name)
         self.graph.blocks[inner.block] = replace(self.graph.blocks[inner.block], output=out)
         return out
 
-    def _expand_user(self, raw, name, inputs, env, ctx, inner, first) -> str:
+    def _expand_user(
+        self, raw: RawNode, name: str, inputs: list[str], env: dict, ctx: _Context,
+        inner: _Context, first: bool,
+    ) -> str:  # fmt: skip
         self.ctx = ctx
         block = self.blocks[raw.op]
         if raw.op in ctx.stack:
@@ -546,6 +569,8 @@ class _Walk:
             self.graph.outputs = [scope.prev]  # type: ignore[list-item]
             return
         for i, ref in enumerate(owner.spec.outputs or []):
+            if ref in self.skipped:
+                continue  # left out by `when: false`
             if ref in scope.names:
                 self.graph.outputs.append(scope.names[ref])
             elif ref in self.graph.nodes:
@@ -603,6 +628,7 @@ class Builder:
     walk: _Walk
     raw: RawNode
     ctx: _Context
+    index: int = 0  # which instance under `repeat` (0 = the first)
     placed: list[str] = field(default_factory=list)
 
     def add(self, op: str, inputs: str | list[str], name: str | None = None, **args: Any) -> str:

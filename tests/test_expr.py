@@ -472,18 +472,36 @@ envs = st.fixed_dictionaries(
         "label": st.sampled_from(["", "abc", "xyz"]),
     }
 )
-leaves = st.one_of(
-    st.one_of(_INTS, _FLOATS, st.sampled_from([0, 1, 2, -1, 0.5, 0.0, 10**200])).map(
-        lambda v: Node("num", v)
-    ),
-    st.sampled_from(_NUMBER_NAMES + _OTHER_NAMES).map(lambda n: Node("name", n)),
+numbers = st.one_of(_INTS, _FLOATS, st.sampled_from([0, 1, 2, -1, 0.5, 0.0, 10**200]))
+number_leaves = st.one_of(
+    numbers.map(lambda v: Node("num", v)),
+    st.sampled_from(_NUMBER_NAMES).map(lambda n: Node("name", n)),
 )
+leaves = st.one_of(number_leaves, st.sampled_from(_OTHER_NAMES).map(lambda n: Node("name", n)))
 
 
-def _extend(kids: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
-    def node(kind: str, ops: st.SearchStrategy[Any], count: int) -> st.SearchStrategy[Node]:
-        return st.builds(Node, st.just(kind), ops, st.tuples(*[kids] * count))
+def _node(kind: str, ops: st.SearchStrategy[Any], kids: st.SearchStrategy[Node], count: int):
+    return st.builds(Node, st.just(kind), ops, st.tuples(*[kids] * count))
 
+
+def _extend_arithmetic(kids: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
+    arithmetic = _node("bin", st.sampled_from(sorted(_ARITHMETIC)), kids, 2)
+    return st.one_of(
+        arithmetic,
+        arithmetic,  # listed twice: arithmetic is what the language is mostly for
+        _node("pow", st.integers(-2, 4), kids, 1),
+        _node("neg", st.just("-"), kids, 1),
+        st.builds(
+            Node,
+            st.just("call"),
+            st.sampled_from(["min", "max"]),
+            st.lists(kids, min_size=2, max_size=3).map(tuple),
+        ),
+        _node("call", st.sampled_from(["abs", "round", "int", "floor", "ceil"]), kids, 1),
+    )
+
+
+def _extend_mixed(kids: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
     chain = st.integers(1, 2).flatmap(
         lambda k: st.builds(
             Node,
@@ -492,27 +510,17 @@ def _extend(kids: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
             st.tuples(*[kids] * (k + 1)),
         )
     )
-    arithmetic = node("bin", st.sampled_from(sorted(_ARITHMETIC)), 2)
     return st.one_of(
-        arithmetic,
-        arithmetic,  # listed twice: arithmetic is what the language is mostly for
-        node("pow", st.integers(-2, 4), 1),
-        node("neg", st.just("-"), 1),
+        _extend_arithmetic(kids),
         chain,
-        st.builds(
-            Node,
-            st.just("call"),
-            st.sampled_from(["min", "max"]),
-            st.lists(kids, min_size=2, max_size=3).map(tuple),
-        ),
-        node("call", st.sampled_from(["abs", "round", "int", "floor", "ceil"]), 1),
-        node("bool", st.sampled_from(["and", "or"]), 2),
-        node("not", st.just("not"), 1),
-        node("if", st.just("if"), 3),
+        _node("bool", st.sampled_from(["and", "or"]), kids, 2),
+        _node("not", st.just("not"), kids, 1),
+        _node("if", st.just("if"), kids, 3),
     )
 
 
-trees = st.recursive(leaves, _extend, max_leaves=16)
+arithmetic_trees = st.recursive(number_leaves, _extend_arithmetic, max_leaves=16)
+mixed_trees = st.recursive(leaves, _extend_mixed, max_leaves=16)
 
 # Python's precedence levels, loosest first; an operand below the level its place needs gets
 # parentheses. A negative literal is the unary minus applied to a positive one.
@@ -632,9 +640,7 @@ def _chain(ops: tuple[str, ...], kids: tuple[Node, ...], env: Mapping[str, Any])
     return True
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tree=trees, env=envs, minimal=st.booleans())
-def test_matches_python_arithmetic(tree: Node, env: dict[str, Value], minimal: bool) -> None:
+def check_against_reference(tree: Node, env: dict[str, Value], minimal: bool) -> None:
     assume(depth(tree) <= 20)
     text = render(tree, minimal)
     assume(len(text) <= MAX_EXPR_LENGTH)
@@ -651,6 +657,18 @@ def test_matches_python_arithmetic(tree: Node, env: dict[str, Value], minimal: b
     else:
         assert result == expected, text
     assert names(text) == tree_names(tree)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=arithmetic_trees, env=envs, minimal=st.booleans())
+def test_arithmetic_matches_python(tree: Node, env: dict[str, Value], minimal: bool) -> None:
+    check_against_reference(tree, env, minimal)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=mixed_trees, env=envs, minimal=st.booleans())
+def test_mixed_expressions_match_python(tree: Node, env: dict[str, Value], minimal: bool) -> None:
+    check_against_reference(tree, env, minimal)
 
 
 _JUNK_ALPHABET = "0123456789abcxyz_+-*/%().,<>=! \t'\"[]{}:;`\\@#$^&|~"

@@ -23,7 +23,7 @@ from .errors import Diagnostic, Location, SpecError, did_you_mean
 from .loader import Doc, Path
 from .model import NAME_PATTERN, PARAM_TYPES, BlockDef, SpecFile
 
-STRUCTURAL = ("name", "from", "repeat")
+STRUCTURAL = ("name", "from", "repeat", "when")
 MAX_REPEAT = 10_000
 _NAME = re.compile(NAME_PATTERN)
 
@@ -39,6 +39,7 @@ class RawNode:
     name: Any = None
     source: Any = None  # the `from` value
     repeat: Any = None
+    when: Any = None  # placed only when true (e.g. `when: $aux` for auxiliary classifiers)
 
     def arg_path(self, *sub: Any) -> Path:
         return (*self.path, self.op, *sub)
@@ -234,7 +235,10 @@ def parse_node(doc: Doc, path: Path, item: Any, known: Known) -> RawNode:
             (*path, op), f"the arguments of '{op}' must be a mapping like {{filters: 64}}"
         )
     rest = {k: v for k, v in args.items() if k not in STRUCTURAL}
-    return RawNode(op, rest, doc, path, args.get("name"), args.get("from"), args.get("repeat"))
+    return RawNode(
+        op, rest, doc, path,
+        args.get("name"), args.get("from"), args.get("repeat"), args.get("when"),
+    )  # fmt: skip
 
 
 def _check_node(node: RawNode, known: Known) -> list[Diagnostic]:
@@ -253,7 +257,7 @@ def _check_node(node: RawNode, known: Known) -> list[Diagnostic]:
     return diags
 
 
-_ATTR = {"name": "name", "from": "source", "repeat": "repeat"}
+_ATTR = {"name": "name", "from": "source", "repeat": "repeat", "when": "when"}
 
 
 def _check_structural(node: RawNode) -> list[Diagnostic]:
@@ -275,6 +279,8 @@ def _check_structural(node: RawNode) -> list[Diagnostic]:
             out.append(
                 Diagnostic(node.at("from"), "`from` takes node names as written, not $expressions")
             )
+    if node.when is not None and not expr.is_expr(node.when) and not isinstance(node.when, bool):
+        out.append(Diagnostic(node.at("when"), "`when` is true, false or a $expression"))
     if repeat is not None and not expr.is_expr(repeat) and not valid_repeat(repeat):
         out.append(
             Diagnostic(node.at("repeat"), f"repeat must be an integer from 1 to {MAX_REPEAT:,}")
