@@ -480,7 +480,9 @@ number_leaves = st.one_of(
 leaves = st.one_of(number_leaves, st.sampled_from(_OTHER_NAMES).map(lambda n: Node("name", n)))
 
 
-def _node(kind: str, ops: st.SearchStrategy[Any], kids: st.SearchStrategy[Node], count: int):
+def _node(
+    kind: str, ops: st.SearchStrategy[Any], kids: st.SearchStrategy[Node], count: int
+) -> st.SearchStrategy[Node]:
     return st.builds(Node, st.just(kind), ops, st.tuples(*[kids] * count))
 
 
@@ -659,13 +661,13 @@ def check_against_reference(tree: Node, env: dict[str, Value], minimal: bool) ->
     assert names(text) == tree_names(tree)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tree=arithmetic_trees, env=envs, minimal=st.booleans())
 def test_arithmetic_matches_python(tree: Node, env: dict[str, Value], minimal: bool) -> None:
     check_against_reference(tree, env, minimal)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tree=mixed_trees, env=envs, minimal=st.booleans())
 def test_mixed_expressions_match_python(tree: Node, env: dict[str, Value], minimal: bool) -> None:
     check_against_reference(tree, env, minimal)

@@ -5,6 +5,9 @@ A block is a pydantic params model with an `expand` method that places primitive
 shape arithmetic of their own: they ask the builder for the shapes of what they placed.
 """
 
+from . import (  # noqa: F401
+    basic, bottleneck, dense_block, depthwise_sep, fire, inception, transition, vgg_stage,
+)  # fmt: skip
 from .base import BLOCKS, Block, register_block
 
 __all__ = ["BLOCKS", "Block", "register_block"]

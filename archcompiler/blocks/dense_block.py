@@ -1,0 +1,1 @@
+"""Built-in block: dense_block (being written)."""

@@ -1,0 +1,1 @@
+"""Built-in block: depthwise_sep (being written)."""

@@ -1,0 +1,1 @@
+"""Built-in block: transition (being written)."""

@@ -1,0 +1,1 @@
+"""Built-in block: vgg_stage (being written)."""

@@ -1,0 +1,54 @@
+"""The fidelity harness (DESIGN §7): our model against its keras.applications twin."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def keras_twin(name: str, **kwargs):
+    """keras.applications.NAME(weights=None, …), built in a fresh session so that Keras's
+    automatic layer names (zero_padding2d, …) start from zero, as in a new process."""
+    import keras
+
+    keras.backend.clear_session()
+    return getattr(keras.applications, name)(weights=None, **kwargs)
+
+
+def our_model(spec: Path, sets: dict[str, str] | None = None):
+    from archcompiler.backends.keras import build_model
+    from archcompiler.compile import compile_file
+
+    graph = compile_file(spec, sets)
+    return graph, build_model(graph)
+
+
+def layer_names(model) -> list[str]:
+    """Every layer but the input layer (whose name Keras numbers per session)."""
+    return [layer.name for layer in model.layers if type(layer).__name__ != "InputLayer"]
+
+
+def assert_parity(spec: Path, twin_name: str, sets=None, twin_kwargs=None, atol=1e-4) -> None:
+    """Same layer names, params (total/trainable/non-trainable), output shape at every layer,
+    and — with the twin's weights copied layer by layer — the same predictions."""
+    from archcompiler.backends.keras import count_params
+
+    twin = keras_twin(twin_name, **(twin_kwargs or {}))
+    graph, ours = our_model(spec, sets)
+    assert sorted(layer_names(ours)) == sorted(layer_names(twin))
+    assert count_params(ours) == count_params(twin)
+    assert (graph.trainable_params, graph.non_trainable_params) == count_params(twin)
+    for name in layer_names(twin):
+        mine, theirs = ours.get_layer(name), twin.get_layer(name)
+        assert type(mine).__name__ == type(theirs).__name__ or not theirs.weights, name
+        assert tuple(mine.output.shape) == tuple(theirs.output.shape), name
+        assert [w.shape for w in mine.weights] == [w.shape for w in theirs.weights], name
+        mine.set_weights(theirs.get_weights())
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(2, *twin.input_shape[1:])).astype("float32")
+    diff = np.abs(ours.predict(x, verbose=0) - twin.predict(x, verbose=0)).max()
+    assert diff < atol, diff
