@@ -145,5 +145,44 @@ def summary(spec: str, sets: tuple[str, ...], max_params: int, max_nodes: int,
         click.echo(s.render_table(graph, depth))
 
 
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the model to FILE.keras (atomically: all or nothing).",
+)
+@_common
+@click.option("--no-head", is_flag=True, help="Leave out the head (classifier).")
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Load weights: a Keras .weights.h5, or a legacy .h5 (by layer name) such as "
+    "keras.applications ships.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Do not print the summary table.")
+@_reports_errors
+def build(spec: str, output: str | None, sets: tuple[str, ...], max_params: int, max_nodes: int,
+          no_head: bool, weights: str | None, quiet: bool) -> None:  # fmt: skip
+    """Compile SPEC into a Keras model; print its summary; optionally write FILE.keras."""
+    from . import summary as s
+    from .build import build_and_save
+
+    if output is not None and not output.endswith(".keras"):
+        raise click.BadParameter(
+            f"the file name must end in .keras, got {output!r}", param_hint="-o"
+        )
+    graph = compile_file(
+        spec, _parse_sets(sets), head=not no_head, limits=_limits(max_params, max_nodes)
+    )
+    if not quiet:
+        click.echo(s.render_table(graph))
+    for line in build_and_save(graph, output, weights):
+        click.echo(line)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

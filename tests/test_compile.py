@@ -339,3 +339,28 @@ def test_params_may_not_use_params_below_them(tmp_path) -> None:
     d = fails(tmp_path, HEAD + "params: {a: $b * 2, b: 2}\nbackbone: [relu]\n")
     assert "param 'a' uses 'b', which is given below it" in d.message
     assert d.location.line == 4
+
+
+WHEN = (
+    HEAD
+    + """
+params: {aux: false}
+backbone:
+  - conv: {filters: 4, kernel: 3, name: trunk}
+  - dense: {units: 2, from: trunk, when: $aux, name: side}
+  - conv: {filters: 4, kernel: 3, from: trunk, name: more}
+outputs: [more, side]
+"""
+)
+
+
+def test_when_leaves_nodes_and_their_outputs_out(tmp_path) -> None:
+    g = build(tmp_path, WHEN)
+    assert "side" not in g.nodes and g.outputs == ["more"]
+    g = build(tmp_path, WHEN, {"aux": "true"})
+    assert g.outputs == ["more", "side"] and g.nodes["side"].inputs == ("trunk",)
+
+
+def test_using_a_left_out_node_is_an_error(tmp_path) -> None:
+    d = fails(tmp_path, WHEN.replace("from: trunk, name: more", "from: side, name: more"))
+    assert "'side' is left out here (its `when` is false)" in d.message

@@ -6,7 +6,14 @@ shape arithmetic of their own: they ask the builder for the shapes of what they 
 """
 
 from . import (  # noqa: F401
-    basic, bottleneck, dense_block, depthwise_sep, fire, inception, transition, vgg_stage,
+    basic,
+    bottleneck,
+    dense_block,
+    depthwise_sep,
+    fire,
+    inception,
+    transition,
+    vgg_stage,
 )  # fmt: skip
 from .base import BLOCKS, Block, register_block
 

@@ -1,0 +1,91 @@
+"""`archc build`: Graph → Keras model → (weights) → FILE.keras, never half-written."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import tempfile
+from collections.abc import Iterator
+
+from .graph import Graph
+from .spec.errors import Location, SpecError
+from .summary import human_bytes
+
+
+def build_and_save(graph: Graph, output: str | None, weights: str | None) -> Iterator[str]:
+    """Build the model, check it against the Graph, load weights, save; yields report lines."""
+    from .backends import keras as backend  # the only TensorFlow import, and only here
+
+    model = backend.build_model(graph)
+    counts = backend.count_params(model)
+    if counts != (graph.trainable_params, graph.non_trainable_params):
+        raise RuntimeError(
+            f"Keras counts {counts} params (trainable, non-trainable) but the spec infers "
+            f"{(graph.trainable_params, graph.non_trainable_params)}"
+        )
+    yield (
+        f"Built Keras model '{model.name}': {len(model.layers):,} layers, "
+        f"{sum(counts):,} params — the same as inferred."
+    )
+    if weights is not None:
+        _load_weights(backend, model, weights)
+        yield f"Loaded weights from {weights}."
+    if output is not None:
+        save_atomically(model, output)
+        yield f"Wrote {output} ({human_bytes(os.path.getsize(output))})."
+
+
+def _load_weights(backend: object, model: object, path: str) -> None:
+    if not os.path.isfile(path):
+        raise SpecError.at(Location(path), "weights file not found")
+    if not path.endswith((".h5", ".hdf5")):
+        raise SpecError.at(Location(path), "weights must be a .weights.h5 or a legacy .h5 file")
+    try:
+        backend.load_weights(model, path)  # type: ignore[attr-defined]
+    except (ValueError, OSError, KeyError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise SpecError.at(Location(path), f"cannot load these weights: {first}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM while saving unwinds like Ctrl-C, so the temporary file is removed."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def save_atomically(model: object, target: str) -> None:
+    """Write to a temporary file beside the target, then rename it over the target: the
+    target is either the old file or the complete new one, never a partial one."""
+    directory = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(directory):
+        raise SpecError.at(Location(target), f"no such directory: {directory}")
+    fd, tmp = tempfile.mkstemp(prefix=".archc-", suffix=".keras", dir=directory)
+    os.close(fd)
+    try:
+        with _terminate_as_interrupt():
+            model.save(tmp)  # type: ignore[attr-defined]
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it private; give it a file's usual mode
+            os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
