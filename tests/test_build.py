@@ -118,9 +118,8 @@ def test_weights_round_trip_both_formats(tmp_path) -> None:
     for w in donor.weights:
         w.assign(np.random.default_rng(1).normal(size=w.shape).astype("float32"))
     donor.save_weights(str(tmp_path / "w.weights.h5"))
-    from keras.src.legacy.saving import legacy_h5_format
-
     import h5py
+    from keras.src.legacy.saving import legacy_h5_format
 
     with h5py.File(tmp_path / "legacy.h5", "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, donor)
