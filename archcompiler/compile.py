@@ -211,7 +211,7 @@ class _Walk:
 
     # ---- the walk ---------------------------------------------------------------------------
     def run(self) -> Graph:
-        self.ctx = _Context()
+        root = self.ctx = _Context()
         spec_input, spec_inputs, backbone, head = self._pick_sections()
         scope = _Scope({}, None, local=False)
         for i, (d, f) in enumerate(spec_inputs):
@@ -220,9 +220,9 @@ class _Walk:
         if len(self.graph.inputs) == 1:
             scope.names.setdefault("input", self.graph.inputs[0])
         backbone_nodes, _ = backbone
-        self._place_list(backbone_nodes, scope, self.params, self.ctx)
+        self._place_list(backbone_nodes, scope, self.params, root)
         if self.use_head and head[0]:
-            self._place_list(head[0], scope, self.params, replace(self.ctx, section="head"))
+            self._place_list(head[0], scope, self.params, replace(root, section="head"))
         self._set_outputs(scope)
         self._check_overrides_used()
         self._apply_freeze()

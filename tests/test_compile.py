@@ -364,3 +364,9 @@ def test_when_leaves_nodes_and_their_outputs_out(tmp_path) -> None:
 def test_using_a_left_out_node_is_an_error(tmp_path) -> None:
     d = fails(tmp_path, WHEN.replace("from: trunk, name: more", "from: side, name: more"))
     assert "'side' is left out here (its `when` is false)" in d.message
+
+
+def test_head_nodes_sit_outside_the_last_backbone_block(tmp_path) -> None:
+    g = build(tmp_path, USER_BLOCK + "head:\n  - dense: {units: 2, name: out}\n")
+    assert g.nodes["out"].block == () and g.nodes["out"].section == "head"
+    assert g.nodes["pool"].block == ()
