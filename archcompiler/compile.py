@@ -24,7 +24,7 @@ from .ops.base import Tensor, fmt
 from .spec import expr
 from .spec.errors import Diagnostic, Location, SpecError, did_you_mean
 from .spec.loader import Doc, Path, load_file
-from .spec.model import NAME_PATTERN, InputDef
+from .spec.model import NODE_NAME_PATTERN, InputDef
 from .spec.validate import (
     MAX_REPEAT,
     CheckedFile,
@@ -223,6 +223,8 @@ class _Walk:
         self._place_list(backbone_nodes, scope, self.params, root)
         if self.use_head and head[0]:
             self._place_list(head[0], scope, self.params, replace(root, section="head"))
+        elif head[0]:  # `outputs:` naming head nodes drop out with the head
+            self.skipped |= {n.literal_name for n in head[0] if n.literal_name}
         self._set_outputs(scope)
         self._check_overrides_used()
         self._apply_freeze()
@@ -578,6 +580,8 @@ class _Walk:
             else:
                 hint = did_you_mean(ref, list(self.graph.nodes))
                 raise owner.doc.error(("outputs", i), f"no node named '{ref}'{hint}")
+        if not self.graph.outputs:
+            self.graph.outputs = [scope.prev]  # type: ignore[list-item]
 
     def _check_overrides_used(self) -> None:
         for name, (_, f) in self.overrides.items():
@@ -618,7 +622,7 @@ def _arg_of(error: Any) -> Any:
 
 
 def _valid_name(name: str) -> bool:
-    return re.match(NAME_PATTERN, name) is not None
+    return re.match(NODE_NAME_PATTERN, name) is not None
 
 
 @dataclass

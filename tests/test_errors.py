@@ -425,7 +425,7 @@ def test_too_short_list_argument_is_not_a_missing_key(tmp_path: Path) -> None:
 def test_bad_node_name(tmp_path: Path) -> None:
     text = HEAD + "backbone:\n  - relu: {name: 1st-relu}\n"
     d = error(tmp_path, text)
-    assert "name '1st-relu' must start with a letter or _" in d.message
+    assert "name '1st-relu' may hold only letters, digits and _" in d.message
     assert at(d) == pos(text, "1st-relu")
 
 

@@ -8,6 +8,7 @@ shape arithmetic of their own: they ask the builder for the shapes of what they 
 from . import (  # noqa: F401
     basic,
     bottleneck,
+    branches,
     dense_block,
     depthwise_sep,
     fire,

@@ -24,6 +24,8 @@ from .strict import Strict
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="letters, digits and _")]
+# node names may also start with a digit: inside a block `1_conv` becomes `conv2_block1_1_conv`
+NODE_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_]{0,127}$"
 
 
 def _param_value(value: Any) -> Any:

@@ -21,11 +21,11 @@ from ..ops import OPS
 from . import expr
 from .errors import Diagnostic, Location, SpecError, did_you_mean
 from .loader import Doc, Path
-from .model import NAME_PATTERN, PARAM_TYPES, BlockDef, SpecFile
+from .model import NODE_NAME_PATTERN, PARAM_TYPES, BlockDef, SpecFile
 
 STRUCTURAL = ("name", "from", "repeat", "when")
 MAX_REPEAT = 10_000
-_NAME = re.compile(NAME_PATTERN)
+_NAME = re.compile(NODE_NAME_PATTERN)
 
 
 @dataclass
@@ -267,8 +267,7 @@ def _check_structural(node: RawNode) -> list[Diagnostic]:
         out.append(
             Diagnostic(
                 node.at("name"),
-                f"name {name!r} must start with a letter or _ and hold only letters, digits "
-                "and _ (at most 128)",
+                f"name {name!r} may hold only letters, digits and _ (at most 128)",
             )
         )
     if source is not None:
