@@ -102,6 +102,21 @@ class _Scope:
 
 
 @dataclass(frozen=True)
+class _Later:
+    """The nodes below position `i` of a list, by name (for "defined further down")."""
+
+    nodes: list[RawNode]
+    defined_at: dict[str, int]
+    i: int
+
+    def __contains__(self, name: object) -> bool:
+        return self.defined_at.get(name, -1) > self.i  # type: ignore[arg-type]
+
+    def __getitem__(self, name: str) -> RawNode:
+        return self.nodes[self.defined_at[name]]
+
+
+@dataclass(frozen=True)
 class _Context:
     prefix: str = ""  # prepended to names inside a block instance
     block: tuple[str, ...] = ()
@@ -262,13 +277,13 @@ class _Walk:
         scope.prev = d.name
 
     def _place_list(self, nodes: list[RawNode], scope: _Scope, env: dict, ctx: _Context) -> None:
+        # where each literal name is defined, to tell "defined further down" from "unknown"
+        defined_at = {n.literal_name: i for i, n in enumerate(nodes) if n.literal_name}
         for i, raw in enumerate(nodes):
-            later = {n.literal_name: n for n in nodes[i + 1 :] if n.literal_name}
+            later = _Later(nodes, defined_at, i)
             self._place(raw, scope, env, ctx, later)
 
-    def _place(
-        self, raw: RawNode, scope: _Scope, env: dict, ctx: _Context, later: dict[str, RawNode]
-    ) -> None:
+    def _place(self, raw: RawNode, scope: _Scope, env: dict, ctx: _Context, later: _Later) -> None:
         self.ctx = ctx
         when = self.evaluate(raw.when, env, raw.doc, raw.arg_path("when"))
         if not isinstance(when, (bool, type(None))):
@@ -332,7 +347,7 @@ class _Walk:
                 *self.ctx.notes,
             )
 
-    def _resolve_from(self, raw: RawNode, scope: _Scope, later: dict[str, RawNode]) -> list[str]:
+    def _resolve_from(self, raw: RawNode, scope: _Scope, later: _Later) -> list[str]:
         if raw.source is None:
             if scope.prev is None:
                 raise SpecError.at(raw.at(key=True), "this node has no input; say `from: NAME`")

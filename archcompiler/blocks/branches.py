@@ -64,9 +64,7 @@ class _Item(Strict):
                 )
         name = args.get("name")
         if name is not None and not (isinstance(name, str) and re.match(NODE_NAME_PATTERN, name)):
-            raise ValueError(
-                f"has the name {name!r}; a name holds only letters, digits and _"
-            )
+            raise ValueError(f"has the name {name!r}; a name holds only letters, digits and _")
         rest = {k: v for k, v in args.items() if k != "name"}
         return {op: rest, "name": name} if name is not None else {op: rest}
 

@@ -27,7 +27,7 @@ from .errors import Diagnostic, Location, SpecError
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_ALIASES = 256
-MAX_EXPANDED_NODES = 200_000
+MAX_EXPANDED_NODES = 1_000_000  # YAML nodes, counting each alias as its whole subtree
 
 Path = tuple[Any, ...]
 Mark = tuple[int, int]  # 1-based (line, col)
@@ -59,6 +59,7 @@ class Doc:
     keys: dict[Path, Mark] = field(default_factory=dict)
     values: dict[Path, Mark] = field(default_factory=dict)
     quoted: set[Path] = field(default_factory=set)
+    _lines: list[str] | None = field(default=None, repr=False, compare=False)
 
     def location(self, path: Path, *, key: bool = False) -> Location:
         """Where `path` is written; falls back to the nearest enclosing value that has a mark."""
@@ -73,7 +74,9 @@ class Doc:
 
     def _loc(self, mark: Mark) -> Location:
         line, col = mark
-        lines = self.text.splitlines()
+        if self._lines is None:  # split once: locations are made for every node placed
+            self._lines = self.text.splitlines()
+        lines = self._lines
         text = lines[line - 1] if 0 < line <= len(lines) else None
         return Location(self.path, line, col, text)
 
@@ -188,11 +191,11 @@ class _Composer:
                 frame = stack.pop()
                 if frame.anchor:
                     self.anchors[frame.anchor] = (frame.container, frame.size)
-                self._place(stack, root, frame.container, frame.size, None, frame.start)
+                self._place(stack, root, frame.container, frame.size, None, frame.start, 0)
                 continue
             if isinstance(event, yaml.AliasEvent):
                 value, size = self._alias(event.anchor, mark)
-                self._place(stack, root, value, size, None, mark)
+                self._place(stack, root, value, size, None, mark, size)
                 continue
             tag = event.tag
             if tag not in (None, "!") and not tag.startswith(_TAG):
@@ -213,6 +216,7 @@ class _Composer:
             path = self._child_path(stack, mark)
             self.doc.values[path] = mark
             container: Any = {} if is_map else []
+            self.expanded += 1
             stack.append(_Frame(container, path, event.anchor, _NO_KEY, None, 1, mark))
         if not root or root[0] is None:
             raise self.fail((1, 1), "file is empty; a spec starts with `archspec: 1`")
@@ -236,9 +240,12 @@ class _Composer:
         size: int,
         quoted: bool | None,
         mark: Mark,
+        fresh: int = 1,
     ) -> None:
-        """Put a finished value into its parent (or make it the document root)."""
-        self.expanded += size
+        """Put a finished value into its parent (or make it the document root). `size` is its
+        subtree's node count; `fresh` how many nodes it adds to the expanded document (a
+        container's own nodes were counted as they came; an alias adds its whole subtree)."""
+        self.expanded += fresh
         if self.expanded > MAX_EXPANDED_NODES:
             raise self.fail(mark, f"document expands to more than {MAX_EXPANDED_NODES:,} nodes")
         if not stack:
