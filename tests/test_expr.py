@@ -486,11 +486,27 @@ def _node(
     return st.builds(Node, st.just(kind), ops, st.tuples(*[kids] * count))
 
 
+def _fold(first: Node, rest: list[tuple[str, Node]], kind: str = "bin") -> Node:
+    """`first op1 x1 op2 x2 ...` as a left-leaning tree, the shape Python gives it."""
+    for op, kid in rest:
+        first = Node(kind, op, (first, kid))
+    return first
+
+
+def _sum_of_products(kids: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
+    """`a * b + c // d - e`-shaped trees, so that unparenthesized text tests precedence."""
+    products = st.builds(
+        _fold, kids, st.lists(st.tuples(st.sampled_from(["*", "/", "//", "%"]), kids), max_size=2)
+    )
+    return st.builds(
+        _fold, products, st.lists(st.tuples(st.sampled_from(["+", "-"]), products), max_size=2)
+    )
+
+
 def _extend_arithmetic(kids: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
-    arithmetic = _node("bin", st.sampled_from(sorted(_ARITHMETIC)), kids, 2)
     return st.one_of(
-        arithmetic,
-        arithmetic,  # listed twice: arithmetic is what the language is mostly for
+        _node("bin", st.sampled_from(sorted(_ARITHMETIC)), kids, 2),
+        _sum_of_products(kids),
         _node("pow", st.integers(-2, 4), kids, 1),
         _node("neg", st.just("-"), kids, 1),
         st.builds(
@@ -512,9 +528,18 @@ def _extend_mixed(kids: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
             st.tuples(*[kids] * (k + 1)),
         )
     )
+    conjunctions = st.builds(
+        _fold, kids, st.lists(st.tuples(st.just("and"), kids), max_size=2), st.just("bool")
+    )
     return st.one_of(
         _extend_arithmetic(kids),
         chain,
+        st.builds(
+            _fold,
+            conjunctions,
+            st.lists(st.tuples(st.just("or"), conjunctions), max_size=2),
+            st.just("bool"),
+        ),
         _node("bool", st.sampled_from(["and", "or"]), kids, 2),
         _node("not", st.just("not"), kids, 1),
         _node("if", st.just("if"), kids, 3),
@@ -661,13 +686,23 @@ def check_against_reference(tree: Node, env: dict[str, Value], minimal: bool) ->
     assert names(text) == tree_names(tree)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    report_multiple_bugs=False,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(tree=arithmetic_trees, env=envs, minimal=st.booleans())
 def test_arithmetic_matches_python(tree: Node, env: dict[str, Value], minimal: bool) -> None:
     check_against_reference(tree, env, minimal)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    report_multiple_bugs=False,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(tree=mixed_trees, env=envs, minimal=st.booleans())
 def test_mixed_expressions_match_python(tree: Node, env: dict[str, Value], minimal: bool) -> None:
     check_against_reference(tree, env, minimal)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar
 
+from ..registry import Registry
 from ..spec.strict import Strict
 
 if TYPE_CHECKING:
@@ -26,18 +27,5 @@ class Block(Strict):
         return (cls.__doc__ or "").strip().splitlines()[0]
 
 
-BLOCKS: dict[str, type[Block]] = {}
-
-T = TypeVar("T", bound=type[Block])
-
-
-def register_block(cls: T) -> T:
-    """Class decorator; a second block of the same name fails loudly, naming the first."""
-    first = BLOCKS.get(cls.kind)
-    if first is not None:
-        raise RuntimeError(
-            f"block '{cls.kind}' is defined twice: {first.__module__}.{first.__name__} "
-            f"and {cls.__module__}.{cls.__name__}"
-        )
-    BLOCKS[cls.kind] = cls
-    return cls
+BLOCKS: Registry[type[Block]] = Registry("block")
+register_block = BLOCKS.register

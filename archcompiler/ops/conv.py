@@ -32,6 +32,13 @@ DepthMultiplier = Annotated[
 ]
 
 
+def _window(op: Op, shape: Shape, channels: int) -> Shape:
+    """H×W×channels after the op's kernel, strides, padding and dilation."""
+    need_rank(op, shape, 3)
+    _check_dilated_strides(op)
+    return spatial_out(op, shape, op.kernel, op.strides, op.padding, op.dilation_rate, channels)
+
+
 def _check_dilated_strides(op: Op) -> None:
     # Conv2D(Transpose) refuse strides > 1 with dilation > 1, and TensorFlow documents the pair
     # as unsupported for the depthwise kernels too; say so before TensorFlow does.
@@ -56,17 +63,13 @@ class Conv(Op):
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         (shape,) = inputs
-        need_rank(self, shape, 3)
-        _check_dilated_strides(self)
+        out = _window(self, shape, self.filters)
         cin = shape[2]
         if cin % self.groups or self.filters % self.groups:
             raise ShapeError(
                 f"groups={self.groups} must divide both the input channels ({cin}) "
                 f"and filters ({self.filters})"
             )
-        out = spatial_out(
-            self, shape, self.kernel, self.strides, self.padding, self.dilation_rate, self.filters
-        )
         per_output = self.kernel[0] * self.kernel[1] * (cin // self.groups)
         weights = per_output * self.filters + (self.filters if self.use_bias else 0)
         return Inferred(out, weights, macs=out[0] * out[1] * per_output * self.filters)
@@ -89,11 +92,8 @@ class DepthwiseConv(Op):
     def infer(self, inputs: list[Shape]) -> Inferred:
         (shape,) = inputs
         need_rank(self, shape, 3)
-        _check_dilated_strides(self)
         cout = shape[2] * self.depth_multiplier
-        out = spatial_out(
-            self, shape, self.kernel, self.strides, self.padding, self.dilation_rate, cout
-        )
+        out = _window(self, shape, cout)
         k = self.kernel[0] * self.kernel[1]
         weights = k * cout + (cout if self.use_bias else 0)
         return Inferred(out, weights, macs=out[0] * out[1] * k * cout)
@@ -117,11 +117,8 @@ class SeparableConv(Op):
     def infer(self, inputs: list[Shape]) -> Inferred:
         (shape,) = inputs
         need_rank(self, shape, 3)
-        _check_dilated_strides(self)
         mid = shape[2] * self.depth_multiplier
-        out = spatial_out(
-            self, shape, self.kernel, self.strides, self.padding, self.dilation_rate, self.filters
-        )
+        out = _window(self, shape, self.filters)
         k = self.kernel[0] * self.kernel[1]
         weights = k * mid + mid * self.filters + (self.filters if self.use_bias else 0)
         return Inferred(out, weights, macs=out[0] * out[1] * (k * mid + mid * self.filters))
