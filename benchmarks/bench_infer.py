@@ -156,11 +156,11 @@ def measure_or_lift(path: str, runs: int) -> tuple[dict[str, Any], str]:
 
 def row(label: str, m: dict[str, Any], mark: str = "") -> str:
     def ms(x: float | None) -> str:
-        return "      —" if x is None else f"{x * 1000:7.1f}"
+        return "       —" if x is None else f"{x * 1000:8.1f}"
 
     return (
         f"{label:>13} {m['nodes']:>7,} {m['bytes'] / 1024:>7.0f} {ms(m['total'])} "
-        f"{m['total'] / m['nodes'] * 1e6:>7.1f} {ms(m['load'])} {ms(m['validate'])} "
+        f"{m['total'] / m['nodes'] * 1e6:>8.1f} {ms(m['load'])} {ms(m['validate'])} "
         f"{ms(m['rest'])} {m['load'] / m['total']:>6.0%}{mark}"
         + ("" if m["runs"] > 1 else f"  (best of {m['runs']}: warm-up over {SLOW_S:g} s)")
     )
@@ -188,8 +188,8 @@ def main() -> None:
 
     print(f"python {sys.version.split()[0]}, best of {opts.runs} after one warm-up, {LIMITS}")
     print(
-        f"{'spec':>13} {'nodes':>7} {'KiB':>7} {'total ms':>7} {'µs/node':>7} {'load ms':>7} "
-        f"{'valid ms':>7} {'rest ms':>7} {'load %':>6}"
+        f"{'spec':>13} {'nodes':>7} {'KiB':>7} {'total ms':>8} {'µs/node':>8} {'load ms':>8} "
+        f"{'valid ms':>8} {'rest ms':>8} {'load %':>6}"
     )
     results: dict[int, dict[str, Any]] = {}
     lifted = False
