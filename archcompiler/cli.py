@@ -184,5 +184,73 @@ def build(spec: str, output: str | None, sets: tuple[str, ...], max_params: int,
         click.echo(line)
 
 
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="FILE.dot, FILE.svg or FILE.png (SVG and PNG need Graphviz's `dot`).",
+)
+@_common
+@click.option(
+    "--depth",
+    type=click.IntRange(0),
+    default=None,
+    help="Fold blocks nested deeper than N into one node (0: top-level blocks only).",
+)
+@click.option("--no-head", is_flag=True, help="Leave out the head (classifier).")
+@_reports_errors
+def graph(spec: str, output: str, sets: tuple[str, ...], max_params: int, max_nodes: int,
+          depth: int | None, no_head: bool) -> None:  # fmt: skip
+    """Draw SPEC: nodes with name, op and shape; blocks as clusters, folded at --depth."""
+    from .render.graph import RenderError, write
+
+    compiled = compile_file(
+        spec, _parse_sets(sets), head=not no_head, limits=_limits(max_params, max_nodes)
+    )
+    try:
+        write(compiled, output, depth)
+    except RenderError as e:  # e.g. Graphviz missing for .svg/.png
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Wrote {output}")
+
+
+@main.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the schema to FILE instead of printing it.",
+)
+@_reports_errors
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of the spec language (for editors: yaml-language-server)."""
+    from .schema import schema_text
+
+    text = schema_text()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+        click.echo(f"Wrote {output}")
+
+
+@main.command()
+@click.argument("name", required=False)
+@_reports_errors
+def blocks(name: str | None) -> None:
+    """List every primitive op and built-in block with its arguments; NAME shows one in full."""
+    from .reference import describe, overview
+
+    try:
+        click.echo(overview() if name is None else describe(name))
+    except LookupError as e:  # an unknown name, with a suggestion
+        raise click.ClickException(str(e.args[0])) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
