@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from .graph import Graph, Node
-from .ops.base import fmt
+from .ops.base import GLOBAL, fmt
 
 FLOAT32 = 4
 
@@ -14,6 +15,7 @@ FLOAT32 = 4
 def to_json(graph: Graph) -> dict[str, Any]:
     """The `archc summary --format json` object (DESIGN §6); node figures add up to the totals."""
     nodes = graph.nodes
+    rf = receptive_fields(graph)
     return {
         "name": graph.name,
         "inputs": {n: list(nodes[n].shape) for n in graph.inputs},
@@ -35,10 +37,33 @@ def to_json(graph: Graph) -> dict[str, Any]:
                 "params": n.params,
                 "trainable_params": n.trainable_params,
                 "macs": n.macs,
+                "receptive_field": rf[n.name],
             }
             for n in graph
         ],
     }
+
+
+def receptive_fields(graph: Graph) -> dict[str, int | None]:
+    """Receptive field (in input pixels, along the height) of every node's output; None when it
+    sees the whole input. r' = r + (k − 1)·d·j and j' = j·s, over each op's `window()`."""
+    rf: dict[str, int | None] = {}
+    jump: dict[str, int] = {}
+    for node in graph:
+        if node.op == "input":
+            rf[node.name], jump[node.name] = 1, 1
+            continue
+        ins = [rf[i] for i in node.inputs]
+        r = None if None in ins else max(ins)  # type: ignore[type-var]
+        j = max(jump[i] for i in node.inputs)
+        window = node.args.window() if node.args is not None else None
+        if r is None or window == GLOBAL:
+            r = None
+        elif window is not None:
+            k, s, d = window
+            r, j = r + (k - 1) * d * j, j * s
+        rf[node.name], jump[node.name] = r, j
+    return rf
 
 
 def human(count: float, unit: str = "") -> str:
@@ -67,17 +92,21 @@ class Row:
     level: int  # indentation: how many blocks enclose it
     inputs: str = ""
     is_block: bool = False
+    memory: int = 0  # bytes of float32 activations: the output (node) or all outputs (block)
+    rf: str = ""
 
 
 def rows(graph: Graph, depth: int | None = None) -> list[Row]:
     """Graph order; a block opens with a header row (its totals) and, deeper than `depth`,
     stands for its contents as one folded row."""
     totals: dict[tuple[str, ...], list[int]] = {}
+    rf = receptive_fields(graph)
     for node in graph:
         for i in range(1, len(node.block) + 1):
-            t = totals.setdefault(node.block[:i], [0, 0])
+            t = totals.setdefault(node.block[:i], [0, 0, 0])
             t[0] += node.params
             t[1] += node.macs
+            t[2] += math.prod(node.shape) * FLOAT32
     out: list[Row] = []
     opened: tuple[str, ...] = ()
     prev: Node | None = None
@@ -89,25 +118,35 @@ def rows(graph: Graph, depth: int | None = None) -> list[Row]:
         for i in range(common + 1, len(path) + 1):
             if depth is not None and i > depth + 1:
                 break
-            out.append(_block_row(graph, path[:i], totals[path[:i]]))
+            out.append(_block_row(graph, path[:i], totals[path[:i]], rf))
         opened = path
         if depth is None or len(path) <= depth:
             linked = prev is None or node.inputs != (prev.name,)
             shown = ", ".join(node.inputs) if linked and node.op != "input" else ""
-            out.append(
-                Row(node.name, node.op, fmt(node.shape), node.params, node.macs, len(path), shown)
-            )
+            row = Row(node.name, node.op, fmt(node.shape), node.params, node.macs, len(path), shown)
+            row.memory = math.prod(node.shape) * FLOAT32
+            row.rf = _rf_text(rf[node.name])
+            out.append(row)
         prev = node
     return out
 
 
-def _block_row(graph: Graph, path: tuple[str, ...], total: list[int]) -> Row:
+def _rf_text(r: int | None) -> str:
+    return "all" if r is None else str(r)
+
+
+def _block_row(
+    graph: Graph, path: tuple[str, ...], total: list[int], rf: dict[str, int | None]
+) -> Row:
     block = graph.blocks.get(path)
     kind = block.kind if block else "block"
-    shape = ""
+    shape = field = ""
     if block and block.output and block.output in graph.nodes:
         shape = fmt(graph.nodes[block.output].shape)
-    return Row(path[-1], kind, shape, total[0], total[1], len(path) - 1, is_block=True)
+        field = _rf_text(rf[block.output])
+    row = Row(path[-1], kind, shape, total[0], total[1], len(path) - 1, is_block=True)
+    row.memory, row.rf = total[2], field
+    return row
 
 
 def totals_lines(graph: Graph) -> list[tuple[str, str]]:
@@ -130,18 +169,22 @@ def _cells(r: Row) -> list[str]:
         r.shape,
         f"{r.params:,}" if r.params else "–",
         human(r.macs) if r.macs else "–",
+        human_bytes(r.memory),
+        r.rf,
         r.inputs,
     ]
 
 
-HEAD = ["Layer", "Op", "Output shape", "Params", "MACs", "From"]
-RIGHT = {3, 4}
+HEAD = ["Layer", "Op", "Output shape", "Params", "MACs", "Memory", "RF", "From"]
+RIGHT = {3, 4, 5, 6}
+FROM = len(HEAD) - 1
 
 
 def render_table(graph: Graph, depth: int | None = None) -> str:
-    """The terminal table: blocks indented, thousands separators, MACs in SI units."""
+    """The terminal table: blocks indented, thousands separators, MACs in SI units, float32
+    activation memory (a block's row: all its outputs) and receptive field (RF, input pixels)."""
     body = [_cells(r) for r in rows(graph, depth)]
-    cols = [c for c in range(len(HEAD)) if c != 5 or any(r[5] for r in body)]
+    cols = [c for c in range(len(HEAD)) if c != FROM or any(r[FROM] for r in body)]
     widths = {c: max(len(HEAD[c]), *(len(r[c]) for r in body)) for c in cols}
 
     def line(cells: list[str]) -> str:

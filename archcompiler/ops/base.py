@@ -90,6 +90,9 @@ Activation = Annotated[
 ]
 
 
+GLOBAL = (0, 0, 0)  # `window()` of ops whose output sees the whole input (global pools, dense…)
+
+
 class Op(Strict):
     """Base of every primitive op. Subclasses set `kind` and implement `infer`."""
 
@@ -100,6 +103,11 @@ class Op(Strict):
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         raise NotImplementedError
+
+    def window(self) -> tuple[int, int, int] | None:
+        """(kernel, stride, dilation) along the height, for the receptive field; None for ops
+        that look at one position (elementwise, merges, padding). GLOBAL: every position."""
+        return None
 
     @classmethod
     def summary(cls) -> str:

@@ -32,6 +32,13 @@ DepthMultiplier = Annotated[
 ]
 
 
+class _Sliding(Op):
+    """Convolutions slide `kernel` with `strides` and `dilation_rate` (set by subclasses)."""
+
+    def window(self) -> tuple[int, int, int] | None:
+        return (self.kernel[0], self.strides[0], self.dilation_rate[0])  # type: ignore[attr-defined]
+
+
 def _window(op: Op, shape: Shape, channels: int) -> Shape:
     """H×W×channels after the op's kernel, strides, padding and dilation."""
     need_rank(op, shape, 3)
@@ -47,7 +54,7 @@ def _check_dilated_strides(op: Op) -> None:
 
 
 @register
-class Conv(Op):
+class Conv(_Sliding):
     """2-D convolution (keras.layers.Conv2D)."""
 
     kind: ClassVar[str] = "conv"
@@ -76,7 +83,7 @@ class Conv(Op):
 
 
 @register
-class DepthwiseConv(Op):
+class DepthwiseConv(_Sliding):
     """Depthwise 2-D convolution: one filter per input channel (keras.layers.DepthwiseConv2D)."""
 
     kind: ClassVar[str] = "depthwise_conv"
@@ -100,7 +107,7 @@ class DepthwiseConv(Op):
 
 
 @register
-class SeparableConv(Op):
+class SeparableConv(_Sliding):
     """Depthwise then pointwise 2-D convolution (keras.layers.SeparableConv2D)."""
 
     kind: ClassVar[str] = "separable_conv"

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from .base import Activation, Flag, Inferred, Op, Shape, ShapeError, int_in
+from .base import GLOBAL, Activation, Flag, Inferred, Op, Shape, ShapeError, int_in
 from .registry import register
 
 
@@ -18,6 +18,10 @@ class Dense(Op):
     kind: ClassVar[str] = "dense"
     keras_layer: ClassVar[str] = "Dense"
     units: Annotated[int_in(1, 1 << 24), Field(description="output size")]
+
+    def window(self) -> tuple[int, int, int] | None:
+        return GLOBAL  # after flatten a unit sees every position
+
     use_bias: Flag = True
     activation: Activation = None
 

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from .base import Flag, Inferred, Op, Padding, Shape, need_rank, pair, spatial_out
+from .base import GLOBAL, Flag, Inferred, Op, Padding, Shape, need_rank, pair, spatial_out
 from .registry import register
 
 
@@ -16,6 +16,9 @@ class _Pool(Op):
         pair(1, 1 << 10) | None, Field(description="step; default: the window size (Keras)")
     ] = None
     padding: Padding = "valid"
+
+    def window(self) -> tuple[int, int, int] | None:
+        return (self.pool[0], (self.strides or self.pool)[0], 1)
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         strides = self.strides or self.pool
@@ -40,6 +43,9 @@ class AvgPool(_Pool):
 
 class _GlobalPool(Op):
     keepdims: Flag = False
+
+    def window(self) -> tuple[int, int, int] | None:
+        return GLOBAL
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         (shape,) = inputs
