@@ -80,6 +80,7 @@ Padding = Annotated[
     Literal["valid", "same"], Field(description="'valid' (no padding) or 'same' (keep size/stride)")
 ]
 Flag = Annotated[bool, Field(strict=True)]
+UseBias = Annotated[bool, Field(strict=True, description="add a learned bias per output channel")]
 ActivationName = Literal[
     "relu", "relu6", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "gelu", "swish",
     "silu", "hard_sigmoid", "hard_swish", "softplus", "softsign", "leaky_relu", "mish",

@@ -11,7 +11,6 @@ from .base import (
     Activation,
     Dilation,
     Filters,
-    Flag,
     Inferred,
     Kernel,
     Op,
@@ -19,6 +18,7 @@ from .base import (
     Shape,
     ShapeError,
     Strides,
+    UseBias,
     fmt,
     int_in,
     need_rank,
@@ -65,7 +65,7 @@ class Conv(_Sliding):
     padding: Padding = "valid"
     dilation_rate: Dilation = (1, 1)
     groups: Annotated[int_in(1, MAX_DIM), Field(description="grouped convolution")] = 1
-    use_bias: Flag = True
+    use_bias: UseBias = True
     activation: Activation = None
 
     def infer(self, inputs: list[Shape]) -> Inferred:
@@ -93,7 +93,7 @@ class DepthwiseConv(_Sliding):
     padding: Padding = "valid"
     depth_multiplier: DepthMultiplier = 1
     dilation_rate: Dilation = (1, 1)
-    use_bias: Flag = True
+    use_bias: UseBias = True
     activation: Activation = None
 
     def infer(self, inputs: list[Shape]) -> Inferred:
@@ -118,7 +118,7 @@ class SeparableConv(_Sliding):
     padding: Padding = "valid"
     depth_multiplier: DepthMultiplier = 1
     dilation_rate: Dilation = (1, 1)
-    use_bias: Flag = True
+    use_bias: UseBias = True
     activation: Activation = None
 
     def infer(self, inputs: list[Shape]) -> Inferred:
@@ -156,7 +156,7 @@ class ConvTranspose(Op):
         pair(0, 1024) | None, Field(description="extra rows/cols on one side; < strides")
     ] = None
     dilation_rate: Dilation = (1, 1)
-    use_bias: Flag = True
+    use_bias: UseBias = True
     activation: Activation = None
 
     def infer(self, inputs: list[Shape]) -> Inferred:

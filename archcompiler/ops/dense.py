@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from .base import GLOBAL, Activation, Flag, Inferred, Op, Shape, ShapeError, int_in
+from .base import GLOBAL, Activation, Inferred, Op, Shape, ShapeError, UseBias, int_in
 from .registry import register
 
 
@@ -22,7 +22,7 @@ class Dense(Op):
     def window(self) -> tuple[int, int, int] | None:
         return GLOBAL  # after flatten a unit sees every position
 
-    use_bias: Flag = True
+    use_bias: UseBias = True
     activation: Activation = None
 
     def infer(self, inputs: list[Shape]) -> Inferred:

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from .base import Flag, Inferred, Op, Shape, ShapeError
+from .base import Inferred, Op, Shape, ShapeError
 from .registry import register
 
 
@@ -18,8 +18,8 @@ class BatchNorm(Op):
     keras_layer: ClassVar[str] = "BatchNormalization"
     epsilon: Annotated[float, Field(gt=0.0, le=1.0, description="added to the variance")] = 1e-3
     momentum: Annotated[float, Field(ge=0.0, le=1.0, description="moving-average momentum")] = 0.99
-    center: Flag = True
-    scale: Flag = True
+    center: Annotated[bool, Field(strict=True, description="learn the offset β")] = True
+    scale: Annotated[bool, Field(strict=True, description="learn the scale γ")] = True
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         (shape,) = inputs

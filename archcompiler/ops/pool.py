@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from .base import GLOBAL, Flag, Inferred, Op, Padding, Shape, need_rank, pair, spatial_out
+from .base import GLOBAL, Inferred, Op, Padding, Shape, need_rank, pair, spatial_out
 from .registry import register
 
 
@@ -42,7 +42,9 @@ class AvgPool(_Pool):
 
 
 class _GlobalPool(Op):
-    keepdims: Flag = False
+    keepdims: Annotated[
+        bool, Field(strict=True, description="keep 1×1 spatial axes: 1×1×C instead of C")
+    ] = False
 
     def window(self) -> tuple[int, int, int] | None:
         return GLOBAL

@@ -112,7 +112,9 @@ class Upsample(Op):
     kind: ClassVar[str] = "upsample"
     keras_layer: ClassVar[str] = "UpSampling2D"
     size: Annotated[pair(1, 1 << 10), Field(description="factor: n or [h, w]")] = (2, 2)
-    interpolation: Literal["nearest", "bilinear"] = "nearest"
+    interpolation: Annotated[
+        Literal["nearest", "bilinear"], Field(description="how new pixels are filled")
+    ] = "nearest"
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         (shape,) = inputs
@@ -126,8 +128,8 @@ class Rescaling(Op):
 
     kind: ClassVar[str] = "rescaling"
     keras_layer: ClassVar[str] = "Rescaling"
-    scale: float
-    offset: float = 0.0
+    scale: Annotated[float, Field(description="multiplier, e.g. $1 / 255")]
+    offset: Annotated[float, Field(description="added after scaling")] = 0.0
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         return Inferred(inputs[0])
