@@ -32,9 +32,9 @@ class Basic(Block):
         Strides, Field(description="stride of the first 3×3 conv and the shortcut (block 1 only)")
     ] = (1, 1)
     use_bias: Annotated[Flag, Field(description="bias on the convolutions")] = False
-    epsilon: Annotated[float, Field(gt=0.0, le=1.0, description="batch normalization epsilon")] = (
-        1e-5
-    )
+    epsilon: Annotated[
+        float, Field(strict=True, gt=0.0, le=1.0, description="batch normalization epsilon")
+    ] = 1e-5
 
     def expand(self, b: Builder, inputs: list[str], name: str) -> str:
         x = inputs[0]

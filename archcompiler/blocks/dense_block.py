@@ -45,11 +45,12 @@ class DenseBlock(Block):
         Flag, Field(description="DenseNet-B: a 1×1 conv to 4·growth_rate channels first")
     ] = True
     dropout: Annotated[
-        float, Field(ge=0.0, lt=1.0, description="dropout rate after each conv (0: none)")
+        float,
+        Field(strict=True, ge=0.0, lt=1.0, description="dropout rate after each conv (0: none)"),
     ] = 0.0
-    epsilon: Annotated[float, Field(gt=0.0, le=1.0, description="batch normalization epsilon")] = (
-        1.001e-5
-    )
+    epsilon: Annotated[
+        float, Field(strict=True, gt=0.0, le=1.0, description="batch normalization epsilon")
+    ] = 1.001e-5
 
     def expand(self, b: Builder, inputs: list[str], name: str) -> str:
         x = inputs[0]

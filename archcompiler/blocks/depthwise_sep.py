@@ -36,7 +36,10 @@ class DepthwiseSep(Block):
     kind: ClassVar[str] = "depthwise_sep"
     filters: Annotated[Filters, Field(description="pointwise filters before the width multiplier")]
     alpha: Annotated[
-        float, Field(gt=0.0, le=64.0, description="width multiplier α: int(filters·α) filters")
+        float,
+        Field(
+            strict=True, gt=0.0, le=64.0, description="width multiplier α: int(filters·α) filters"
+        ),
     ] = 1.0
     depth_multiplier: Annotated[
         int_in(1, 1024), Field(description="depthwise channels per input channel")

@@ -29,14 +29,20 @@ class Transition(Block):
     first_only: ClassVar[tuple[str, ...]] = ()  # no stride-like argument
     reduction: Annotated[
         float,
-        Field(gt=0.0, le=1.0, description="θ: fraction of channels kept (1.0: no compression)"),
+        Field(
+            strict=True,
+            gt=0.0,
+            le=1.0,
+            description="θ: fraction of channels kept (1.0: no compression)",
+        ),
     ] = 0.5
     dropout: Annotated[
-        float, Field(ge=0.0, lt=1.0, description="dropout rate after the conv (0: none)")
+        float,
+        Field(strict=True, ge=0.0, lt=1.0, description="dropout rate after the conv (0: none)"),
     ] = 0.0
-    epsilon: Annotated[float, Field(gt=0.0, le=1.0, description="batch normalization epsilon")] = (
-        1.001e-5
-    )
+    epsilon: Annotated[
+        float, Field(strict=True, gt=0.0, le=1.0, description="batch normalization epsilon")
+    ] = 1.001e-5
 
     def expand(self, b: Builder, inputs: list[str], name: str) -> str:
         x = b.add("bn", inputs[0], "bn", epsilon=self.epsilon)

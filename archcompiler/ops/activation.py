@@ -32,10 +32,15 @@ class Relu(_Elementwise):
 
     kind: ClassVar[str] = "relu"
     keras_layer: ClassVar[str] = "ReLU"
-    max_value: Annotated[float | None, Field(gt=0.0, description="cap; 6 gives ReLU6")] = None
-    negative_slope: Annotated[float, Field(ge=0.0, description="slope below threshold")] = 0.0
+    max_value: Annotated[
+        float | None, Field(strict=True, gt=0.0, description="cap; 6 gives ReLU6")
+    ] = None
+    negative_slope: Annotated[
+        float, Field(strict=True, ge=0.0, description="slope below threshold")
+    ] = 0.0
     threshold: Annotated[
-        float, Field(ge=0.0, description="x below it gives negative_slope·(x − threshold)")
+        float,
+        Field(strict=True, ge=0.0, description="x below it gives negative_slope·(x − threshold)"),
     ] = 0.0
 
 
@@ -53,7 +58,9 @@ class LeakyRelu(_Elementwise):
 
     kind: ClassVar[str] = "leaky_relu"
     keras_layer: ClassVar[str] = "LeakyReLU"
-    negative_slope: Annotated[float, Field(ge=0.0, description="slope for x < 0")] = 0.3
+    negative_slope: Annotated[float, Field(strict=True, ge=0.0, description="slope for x < 0")] = (
+        0.3
+    )
 
 
 @register

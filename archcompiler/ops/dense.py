@@ -40,7 +40,9 @@ class Dropout(Op):
 
     kind: ClassVar[str] = "dropout"
     keras_layer: ClassVar[str] = "Dropout"
-    rate: Annotated[float, Field(ge=0.0, lt=1.0, description="fraction dropped, in [0, 1)")]
+    rate: Annotated[
+        float, Field(strict=True, ge=0.0, lt=1.0, description="fraction dropped, in [0, 1)")
+    ]
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         return Inferred(inputs[0])

@@ -16,8 +16,12 @@ class BatchNorm(Op):
 
     kind: ClassVar[str] = "bn"
     keras_layer: ClassVar[str] = "BatchNormalization"
-    epsilon: Annotated[float, Field(gt=0.0, le=1.0, description="added to the variance")] = 1e-3
-    momentum: Annotated[float, Field(ge=0.0, le=1.0, description="moving-average momentum")] = 0.99
+    epsilon: Annotated[
+        float, Field(strict=True, gt=0.0, le=1.0, description="added to the variance")
+    ] = 1e-3
+    momentum: Annotated[
+        float, Field(strict=True, ge=0.0, le=1.0, description="moving-average momentum")
+    ] = 0.99
     center: Annotated[bool, Field(strict=True, description="learn the offset β")] = True
     scale: Annotated[bool, Field(strict=True, description="learn the scale γ")] = True
 

@@ -128,8 +128,8 @@ class Rescaling(Op):
 
     kind: ClassVar[str] = "rescaling"
     keras_layer: ClassVar[str] = "Rescaling"
-    scale: Annotated[float, Field(description="multiplier, e.g. $1 / 255")]
-    offset: Annotated[float, Field(description="added after scaling")] = 0.0
+    scale: Annotated[float, Field(strict=True, description="multiplier, e.g. $1 / 255")]
+    offset: Annotated[float, Field(strict=True, description="added after scaling")] = 0.0
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         return Inferred(inputs[0])

@@ -84,28 +84,42 @@ class ParamDecl(Strict):
 class BlockDef(Strict):
     """A block written in YAML: parameters and a body of nodes, used like a built-in block."""
 
-    doc: str = ""
-    params: dict[Name, Annotated[ParamDecl, BeforeValidator(_param_shorthand)]] = {}
-    inputs: Annotated[list[Name], Field(min_length=1, max_length=16)] = ["input"]
-    body: Annotated[list[Any], Field(min_length=1)]
-    output: Name | None = None
+    doc: str = Field("", description="what the block is, shown by tools")
+    params: dict[Name, Annotated[ParamDecl, BeforeValidator(_param_shorthand)]] = Field(
+        {}, description="name → type (`int`: required), default value, or {type, default, doc}"
+    )
+    inputs: Annotated[list[Name], Field(min_length=1, max_length=16)] = Field(
+        ["input"], description="names the body uses for the block's inputs (`from: input`)"
+    )
+    body: Annotated[list[Any], Field(min_length=1, description="the block's nodes, in order")]
+    output: Name | None = Field(None, description="the body node that is the block's output")
 
 
 class SpecFile(Strict):
     """The top level of a spec file."""
 
     archspec: Literal[1] = Field(description="language version; always 1 for now")
-    name: Name
-    doc: str = ""
+    name: Name = Field(description="the network's name (the Keras model's name)")
+    doc: str = Field("", description="what the network is, its paper, and where it deviates")
     extends: str | None = Field(None, description="path of a spec this one builds on")
-    params: dict[Name, ParamValue] = {}
-    input: InputDef | None = None
-    inputs: Annotated[list[InputDef], Field(min_length=1, max_length=16)] | None = None
-    backbone: list[Any] | None = None
-    head: list[Any] | None = None
-    outputs: Annotated[list[Name], Field(min_length=1)] | None = None
-    blocks: dict[Name, BlockDef] = {}
-    freeze: Literal["backbone", "all"] | list[Name] | None = None
+    params: dict[Name, ParamValue] = Field(
+        {}, description="values `$expressions` use; overridable with `--set KEY=VALUE`"
+    )
+    input: InputDef | None = Field(None, description="the model input (one)")
+    inputs: Annotated[list[InputDef], Field(min_length=1, max_length=16)] | None = Field(
+        None, description="several named model inputs"
+    )
+    backbone: list[Any] | None = Field(None, description="the feature extractor: a list of nodes")
+    head: list[Any] | None = Field(
+        None, description="the classifier: a list of nodes (dropped by --no-head)"
+    )
+    outputs: Annotated[list[Name], Field(min_length=1)] | None = Field(
+        None, description="output node names (default: the last node)"
+    )
+    blocks: dict[Name, BlockDef] = Field({}, description="blocks of your own, used like built-ins")
+    freeze: Literal["backbone", "all"] | list[Name] | None = Field(
+        None, description="layers made non-trainable: `backbone`, `all`, or node/block names"
+    )
     override: dict[Name, dict[str, Any]] = Field(
         {}, description="node or block name → arguments replaced in it (for `extends`)"
     )
