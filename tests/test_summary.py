@@ -42,9 +42,7 @@ def test_table_and_markdown_show_memory_and_receptive_field() -> None:
     g = compile_file(ROOT / "specs" / "vgg16.yaml")
     table = render_table(g, depth=0)
     assert "Memory" in table and "RF" in table and "212" in table
-    assert (
-        "Total params:" in table and "527.8 MB float32" in table
-    )  # 138,357,544 × 4 B
+    assert "Total params:" in table and "527.8 MB float32" in table  # 138,357,544 × 4 B
     md = render_markdown(g, depth=0)
     assert md.splitlines()[2].startswith("| Layer | Op | Output shape |")
     assert "**block5**" in md
