@@ -105,7 +105,7 @@ def check(specs: tuple[str, ...], sets: tuple[str, ...], max_params: int, max_no
 
             click.echo(
                 f"{spec}: ok — {graph.total_params:,} params, {human(graph.macs)} MACs, "
-                f"{len(graph):,} ops"
+                f"{len(graph):,} layers"
             )
     if failed:
         sys.exit(1)
