@@ -150,3 +150,34 @@ def test_weights_that_do_not_fit_are_a_located_error(tmp_path) -> None:
     assert result.exit_code == 1
     assert "cannot load these weights" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_weights_of_the_keras_applications_twin_load_by_name(tmp_path) -> None:
+    """keras.applications ships legacy .h5 files (one group per layer name); one written from
+    the twin loads into our ResNet-50 and gives the twin's predictions."""
+    import h5py
+    import numpy as np
+    from keras.src.legacy.saving import legacy_h5_format
+
+    from archcompiler.backends.keras import build_model, load_weights
+    from archcompiler.compile import compile_file
+    from tests.parity import keras_twin
+
+    twin = keras_twin("ResNet50")
+    rng = np.random.default_rng(3)
+    for w in twin.weights:  # not the initial values: every weight must really arrive
+        fresh = (
+            rng.uniform(0.5, 1.5, w.shape) if "variance" in w.path else rng.normal(0, 0.05, w.shape)
+        )
+        w.assign(fresh.astype("float32"))
+    path = tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, twin)
+    ours = build_model(compile_file(ROOT / "specs" / "resnet50.yaml"))
+    load_weights(ours, str(path))
+    x = np.random.default_rng(4).uniform(-1, 1, (2, 224, 224, 3)).astype("float32")
+    diff = np.abs(ours.predict(x, verbose=0) - twin.predict(x, verbose=0)).max()
+    assert diff < 1e-5, diff
+    result = run("build", str(ROOT / "specs" / "resnet50.yaml"), "--weights", str(path), "-q")
+    assert result.exit_code == 0 and "Loaded weights" in result.stdout
