@@ -313,7 +313,7 @@ BAD_BRANCH = (
             "'branches' item 2 item 1 should give the arguments of 'conv' as a mapping "
             "{arg: value, …}",
         ),
-        ("[]", 11, "'branches' item 2 should have at least 1 item after validation, not 0"),
+        ("[]", 11, "'branches' item 2 should have at least 1 item, not 0"),
         # inside an expression-holding `branches`, the same errors come from the walk
         (
             "[{conv: {filters: $w, kernel_size: 1}}]",
@@ -330,7 +330,7 @@ def test_bad_branches_are_located_errors(tmp_path, bad: str, col: int, message: 
 
 def test_branches_needs_two_branches(tmp_path) -> None:
     d = fails(tmp_path, BAD_BRANCH.replace("        - BAD\n", ""))
-    assert d.message == "'branches' should have at least 2 items after validation, not 1"
+    assert d.message == "'branches' should have at least 2 items, not 1"
     assert (d.location.line, d.location.col) == (9, 9)  # the list
 
 

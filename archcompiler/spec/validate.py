@@ -463,6 +463,7 @@ def _predicate(msg: str) -> str:
     for lead in ("Value error, ", "Assertion failed, "):
         if msg.startswith(lead):
             return msg[len(lead) :]
+    msg = msg.replace(" after validation", "")  # pydantic's wording for list lengths
     match = re.match(r"^\w+ should ", msg)  # "Input should …", "String should …", "Tuple …"
     if match:
         return "should " + msg[match.end() :]
