@@ -55,21 +55,26 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM while saving unwinds like Ctrl-C, so the temporary file is removed."""
+def _terminate_as_interrupt() -> Iterator[list[int]]:
+    """SIGTERM or Ctrl-C while saving unwinds like Ctrl-C, so the temporary file is removed. The
+    signals are also recorded: Keras's saver swallows exceptions in places (a bare `except:`),
+    so the caller checks the record before renaming."""
+    received: list[int] = []
 
     def interrupt(signum: int, frame: object) -> None:
+        received.append(signum)
         raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread: nothing to install
-        yield
+        yield received
         return
     try:
-        yield
+        yield received
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def save_atomically(model: object, target: str) -> None:
@@ -81,8 +86,10 @@ def save_atomically(model: object, target: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".archc-", suffix=".keras", dir=directory)
     os.close(fd)
     try:
-        with _terminate_as_interrupt():
+        with _terminate_as_interrupt() as received:
             model.save(tmp)  # type: ignore[attr-defined]
+            if received:  # interrupted, though the saver carried on
+                raise KeyboardInterrupt
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it private; give it a file's usual mode
             os.replace(tmp, target)
     except BaseException:

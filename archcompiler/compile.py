@@ -142,6 +142,7 @@ class _Walk:
         self.overrides = self._merge_overrides()
         self.used_overrides: set[str] = set()
         self.auto_named: set[str] = set()
+        self.next_suffix: dict[str, int] = {}
         self.instances: dict[str, Location] = {}  # names of block instances and repeat groups
         self.skipped: set[str] = set()  # names of nodes left out by `when: false`
 
@@ -385,10 +386,13 @@ class _Walk:
         return out
 
     def _auto_name(self, base: str) -> str:
-        name, k = base, 0
+        """`relu`, then `relu_1`, `relu_2`, … as Keras names unnamed layers."""
+        k = self.next_suffix.get(base, 0)
+        name = base if k == 0 else f"{base}_{k}"
         while name in self.graph.nodes or name in self.auto_named or name in self.instances:
             k += 1
             name = f"{base}_{k}"
+        self.next_suffix[base] = k + 1  # the next search starts here, not at 0
         self.auto_named.add(name)
         return name
 

@@ -27,6 +27,7 @@ from .errors import Diagnostic, Location, SpecError
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_ALIASES = 256
+MAX_INT_BITS = 64  # no size, count or index in a spec comes near 2**64
 MAX_EXPANDED_NODES = 1_000_000  # YAML nodes, counting each alias as its whole subtree
 
 Path = tuple[Any, ...]
@@ -164,6 +165,13 @@ class _Composer:
             where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             problem = e.problem or e.context or "invalid YAML"
             raise self.fail(where, f"invalid YAML: {problem}") from None
+        except yaml.reader.ReaderError as e:  # a control character: locate it ourselves
+            before = self.doc.text[: e.position]
+            where = (before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+            char = f"U+{e.character:04X}" if isinstance(e.character, int) else repr(e.character)
+            raise self.fail(
+                where, f"control characters are not allowed in YAML (found {char})"
+            ) from None
         except yaml.YAMLError as e:
             raise self.fail((1, 1), f"invalid YAML: {e}") from None
         finally:
@@ -298,10 +306,16 @@ class _Composer:
         try:
             value = getattr(loader, f"construct_yaml_{kind}")(node)
         except (ValueError, yaml.YAMLError):
-            raise self.fail(mark, f"'{event.value}' is not a valid {kind}") from None
+            raise self.fail(mark, f"'{_short(event.value)}' is not a valid {kind}") from None
         if isinstance(value, float) and not math.isfinite(value):
-            raise self.fail(mark, f"'{event.value}' is not a finite number")
+            raise self.fail(mark, f"'{_short(event.value)}' is not a finite number")
+        if isinstance(value, int) and abs(value).bit_length() > MAX_INT_BITS:
+            raise self.fail(mark, f"'{_short(event.value)}' is too large a number")
         return value
+
+
+def _short(text: str, keep: int = 40) -> str:
+    return text if len(text) <= keep else f"{text[:keep]}… ({len(text):,} characters)"
 
 
 def _refuse_tag(tag: str) -> str:

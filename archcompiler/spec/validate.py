@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -25,6 +25,7 @@ from .model import NODE_NAME_PATTERN, PARAM_TYPES, BlockDef, SpecFile
 
 STRUCTURAL = ("name", "from", "repeat", "when")
 MAX_REPEAT = 10_000
+MAX_DIAGNOSTICS = 100  # reported per file
 _NAME = re.compile(NODE_NAME_PATTERN)
 
 
@@ -79,6 +80,10 @@ def check_file(doc: Doc, inherited_blocks: dict[str, UserBlock] | None = None) -
             (), f"a spec is a mapping (archspec, name, backbone, …); this file holds {kind}"
         )
     diags: list[Diagnostic] = []
+    for key in [k for k in data if not isinstance(k, str)]:
+        hint = did_you_mean(str(key), SpecFile.known_keys())
+        diags.append(Diagnostic(doc.location((key,), key=True), f"unknown key {key!r}{hint}"))
+        data = {k: v for k, v in data.items() if isinstance(k, str)}
     spec: SpecFile | None = None
     try:
         spec = SpecFile.model_validate(data)
@@ -109,6 +114,9 @@ def check_file(doc: Doc, inherited_blocks: dict[str, UserBlock] | None = None) -
     if diags:
         diags = _dedupe(diags)
         diags.sort(key=lambda d: (d.location.line, d.location.col))
+        if len(diags) > MAX_DIAGNOSTICS:
+            last = diags[MAX_DIAGNOSTICS]
+            diags = [*diags[:MAX_DIAGNOSTICS], replace(last, message="too many errors; stopped")]
         raise SpecError(diags)
     assert spec is not None
     return CheckedFile(doc, spec, lists["backbone"], lists["head"], blocks)
@@ -203,6 +211,8 @@ def _check_list(
         return None  # absent, or SpecFile reported the wrong type
     nodes = []
     for i, item in enumerate(value):
+        if len(diags) > MAX_DIAGNOSTICS:  # a file of nothing but mistakes: enough is enough
+            break
         try:
             node = parse_node(doc, (*path, i), item, known)
         except SpecError as e:
@@ -378,6 +388,7 @@ def pydantic_diagnostics(
     """Map pydantic's errors (`ValidationError.errors()`) back to YAML locations, one message
     per offending key or value. `deferred` arguments hold $expressions: not missing."""
     out = []
+    errors = errors[: 2 * MAX_DIAGNOSTICS]  # suggestions cost time; nobody reads thousands
     meant: set[tuple] = set()  # (mapping path, key) a typo most likely meant: not also "missing"
     for e in errors:
         path, rest = _data_path(data, tuple(e["loc"]))
