@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from .compile import Limits, compile_file
+from .graph import Graph
 from .spec.errors import SpecError
 
 
@@ -31,6 +32,15 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 
 def _limits(max_params: int, max_nodes: int) -> Limits:
     return Limits(max_params=max_params, max_nodes=max_nodes)
+
+
+def _compile(
+    spec: str, sets: tuple[str, ...], max_params: int, max_nodes: int, no_head: bool
+) -> Graph:
+    """What summary, build and graph share: the spec with --set, bounds and --no-head."""
+    return compile_file(
+        spec, _parse_sets(sets), head=not no_head, limits=_limits(max_params, max_nodes)
+    )
 
 
 def _common(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -134,9 +144,7 @@ def summary(spec: str, sets: tuple[str, ...], max_params: int, max_nodes: int,
     """Print every layer's output shape, params and MACs, without TensorFlow."""
     from . import summary as s
 
-    graph = compile_file(
-        spec, _parse_sets(sets), head=not no_head, limits=_limits(max_params, max_nodes)
-    )
+    graph = _compile(spec, sets, max_params, max_nodes, no_head)
     if fmt == "json":
         click.echo(json.dumps(s.to_json(graph), indent=1))
     elif fmt == "markdown":
@@ -175,9 +183,7 @@ def build(spec: str, output: str | None, sets: tuple[str, ...], max_params: int,
         raise click.BadParameter(
             f"the file name must end in .keras, got {output!r}", param_hint="-o"
         )
-    graph = compile_file(
-        spec, _parse_sets(sets), head=not no_head, limits=_limits(max_params, max_nodes)
-    )
+    graph = _compile(spec, sets, max_params, max_nodes, no_head)
     if not quiet:
         click.echo(s.render_table(graph))
     for line in build_and_save(graph, output, weights):
@@ -207,9 +213,7 @@ def graph(spec: str, output: str, sets: tuple[str, ...], max_params: int, max_no
     """Draw SPEC: nodes with name, op and shape; blocks as clusters, folded at --depth."""
     from .render.graph import RenderError, write
 
-    compiled = compile_file(
-        spec, _parse_sets(sets), head=not no_head, limits=_limits(max_params, max_nodes)
-    )
+    compiled = _compile(spec, sets, max_params, max_nodes, no_head)
     try:
         write(compiled, output, depth)
     except RenderError as e:  # e.g. Graphviz missing for .svg/.png
