@@ -309,4 +309,5 @@ def test_vgg16_transfer_base_is_keras_vgg16_without_top() -> None:
 @pytest.mark.parametrize("name", ["squeezenet", "squeezenet11", "fashion_resnet"])
 def test_small_zoo_builds_in_keras(name: str) -> None:
     g, model = _keras(spec(name))
-    _agrees(g, model)
+    _agrees(g, model)  # asserts shapes and params layer by layer
+    assert len(model.layers) == len(g)
