@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import tempfile
 from collections.abc import Iterator
 
+from .atomic import replacing
 from .graph import Graph
 from .spec.errors import Location, SpecError
 from .summary import human_bytes
@@ -48,12 +48,6 @@ def _load_weights(backend: object, model: object, path: str) -> None:
         raise SpecError.at(Location(path), f"cannot load these weights: {first}") from None
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[list[int]]:
     """SIGTERM or Ctrl-C while saving unwinds like Ctrl-C, so the temporary file is removed. The
@@ -83,16 +77,7 @@ def save_atomically(model: object, target: str) -> None:
     directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
         raise SpecError.at(Location(target), f"no such directory: {directory}")
-    fd, tmp = tempfile.mkstemp(prefix=".archc-", suffix=".keras", dir=directory)
-    os.close(fd)
-    try:
-        with _terminate_as_interrupt() as received:
-            model.save(tmp)  # type: ignore[attr-defined]
-            if received:  # interrupted, though the saver carried on
-                raise KeyboardInterrupt
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it private; give it a file's usual mode
-            os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with replacing(target, ".keras") as tmp, _terminate_as_interrupt() as received:
+        model.save(tmp)  # type: ignore[attr-defined]
+        if received:  # interrupted, though the saver carried on
+            raise KeyboardInterrupt

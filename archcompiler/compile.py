@@ -404,11 +404,12 @@ class _Walk:
             auto = " by an unnamed node" if name in self.auto_named else ""
             raise SpecError.at(where, f"name '{name}' is already used{auto}{at}", *self.ctx.notes)
 
-    def _validated(
-        self, raw: RawNode, model: type, name: str, env: dict, first: bool, first_only: tuple
-    ) -> Any:
-        """Substitute, drop first-only args after the first instance, apply `override`, and
-        validate with the op's or block's model; errors point at the node or the override."""
+    def _arguments(
+        self, raw: RawNode, name: str, env: dict, first: bool, first_only: tuple
+    ) -> tuple[dict[str, Any], dict[str, Any], tuple[Doc, Path] | None]:
+        """The node's arguments substituted (first-only ones dropped after the first instance)
+        and, apart, those `override` replaces for this instance or its repeat group, with where
+        the override is written."""
         args = self.evaluate(raw.args, env, raw.doc, raw.arg_path())
         if not first:
             args = {k: v for k, v in args.items() if k not in first_only}
@@ -420,6 +421,14 @@ class _Walk:
                 self.used_overrides.add(key)
                 origin = (f.doc, ("override", key))
                 extra.update(self.evaluate(written, self.params, *origin))
+        return args, extra, origin
+
+    def _validated(
+        self, raw: RawNode, model: type, name: str, env: dict, first: bool, first_only: tuple
+    ) -> Any:
+        """The arguments validated by the op's or block's model; errors point at the node or
+        at the override that gave the value."""
+        args, extra, origin = self._arguments(raw, name, env, first, first_only)
         try:
             return model.model_validate({**args, **extra})
         except ValidationError as e:
@@ -526,7 +535,8 @@ class _Walk:
             )
         d = block.definition
         self._check_arity(raw, name, inputs, (len(d.inputs), len(d.inputs)))
-        args = self._user_args(raw, name, env, first)
+        written, extra, _ = self._arguments(raw, name, env, first, ("strides",))
+        args = {**written, **extra}
         bound = dict(self.params)
         for pname, decl in d.params.items():
             if pname in args:
@@ -554,17 +564,6 @@ class _Walk:
             )
         self.graph.blocks[inner.block] = replace(self.graph.blocks[inner.block], output=out)
         return out  # type: ignore[return-value]
-
-    def _user_args(self, raw: RawNode, name: str, env: dict, first: bool) -> dict[str, Any]:
-        args = self.evaluate(raw.args, env, raw.doc, raw.arg_path())
-        if not first:
-            args.pop("strides", None)
-        for key in (self.ctx.group, name):
-            if key in self.overrides:
-                written, f = self.overrides[key]
-                self.used_overrides.add(key)
-                args.update(self.evaluate(written, self.params, f.doc, ("override", key)))
-        return args
 
     def _typed(self, raw: RawNode, pname: str, value: Any, kind: str) -> Any:
         if not param_type_ok(value, kind):

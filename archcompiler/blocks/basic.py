@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from pydantic import Field
 
-from ..ops.base import Filters, Flag, Strides
+from ..ops.base import BnEpsilon, Filters, Flag, Strides
 from .base import Block, register_block
 
 if TYPE_CHECKING:
@@ -32,9 +32,7 @@ class Basic(Block):
         Strides, Field(description="stride of the first 3×3 conv and the shortcut (block 1 only)")
     ] = (1, 1)
     use_bias: Annotated[Flag, Field(description="bias on the convolutions")] = False
-    epsilon: Annotated[
-        float, Field(strict=True, gt=0.0, le=1.0, description="batch normalization epsilon")
-    ] = 1e-5
+    epsilon: BnEpsilon = 1e-5
 
     def expand(self, b: Builder, inputs: list[str], name: str) -> str:
         x = inputs[0]

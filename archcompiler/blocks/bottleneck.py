@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from ..ops.base import Filters, Flag, Strides, int_in
+from ..ops.base import BnEpsilon, Filters, Flag, Strides, int_in
 from .base import Block, register_block
 
 if TYPE_CHECKING:
@@ -40,9 +40,7 @@ class Bottleneck(Block):
         Field(description="which conv strides: '1x1' (Keras, paper) or '3x3' (torchvision v1.5)"),
     ] = "1x1"
     use_bias: Annotated[Flag, Field(description="bias on the convolutions (Keras: true)")] = True
-    epsilon: Annotated[
-        float, Field(strict=True, gt=0.0, le=1.0, description="batch normalization epsilon")
-    ] = 1.001e-5
+    epsilon: BnEpsilon = 1.001e-5
 
     def expand(self, b: Builder, inputs: list[str], name: str) -> str:
         x = inputs[0]

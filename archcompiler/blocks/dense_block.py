@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from pydantic import Field
 
-from ..ops.base import Flag, int_in
+from ..ops.base import BnEpsilon, Flag, int_in
 from .base import Block, register_block
 
 if TYPE_CHECKING:
@@ -48,9 +48,7 @@ class DenseBlock(Block):
         float,
         Field(strict=True, ge=0.0, lt=1.0, description="dropout rate after each conv (0: none)"),
     ] = 0.0
-    epsilon: Annotated[
-        float, Field(strict=True, gt=0.0, le=1.0, description="batch normalization epsilon")
-    ] = 1.001e-5
+    epsilon: BnEpsilon = 1.001e-5
 
     def expand(self, b: Builder, inputs: list[str], name: str) -> str:
         x = inputs[0]

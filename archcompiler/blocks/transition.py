@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from pydantic import Field
 
+from ..ops.base import BnEpsilon
 from .base import Block, register_block
 
 if TYPE_CHECKING:
@@ -40,9 +41,7 @@ class Transition(Block):
         float,
         Field(strict=True, ge=0.0, lt=1.0, description="dropout rate after the conv (0: none)"),
     ] = 0.0
-    epsilon: Annotated[
-        float, Field(strict=True, gt=0.0, le=1.0, description="batch normalization epsilon")
-    ] = 1.001e-5
+    epsilon: BnEpsilon = 1.001e-5
 
     def expand(self, b: Builder, inputs: list[str], name: str) -> str:
         x = b.add("bn", inputs[0], "bn", epsilon=self.epsilon)

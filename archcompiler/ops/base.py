@@ -80,6 +80,9 @@ Padding = Annotated[
     Literal["valid", "same"], Field(description="'valid' (no padding) or 'same' (keep size/stride)")
 ]
 Flag = Annotated[bool, Field(strict=True)]
+BnEpsilon = Annotated[
+    float, Field(strict=True, gt=0.0, le=1.0, description="batch normalization epsilon")
+]  # what blocks pass to the `bn` ops they place
 UseBias = Annotated[bool, Field(strict=True, description="add a learned bias per output channel")]
 ActivationName = Literal[
     "relu", "relu6", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "gelu", "swish",

@@ -7,15 +7,14 @@ to a temporary file renamed over the target, so a failed render leaves no partia
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..atomic import replacing
 from ..graph import Graph, Node
 from ..summary import human
 
@@ -196,26 +195,10 @@ def _write_atomically(target: str, data: bytes) -> None:
     if not os.path.isdir(directory):
         raise RenderError(f"cannot write {target!r}: no such directory {directory!r}")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".archc-", suffix=".tmp", dir=directory)
+        with replacing(target, ".tmp") as tmp, open(tmp, "wb") as f:
+            f.write(data)
     except OSError as e:
         raise RenderError(f"cannot write {target!r}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it private; give it a file's usual mode
-        os.replace(tmp, target)
-    except BaseException as e:  # Ctrl-C included: never leave the temporary file behind
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise RenderError(f"cannot write {target!r}: {e.strerror or e}") from None
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _cluster(clusters: dict[tuple[str, ...], _Cluster], path: tuple[str, ...]) -> _Cluster:
