@@ -29,20 +29,23 @@ def build_and_save(graph: Graph, output: str | None, weights: str | None) -> Ite
         f"{sum(counts):,} params — the same as inferred."
     )
     if weights is not None:
-        _load_weights(backend, model, weights)
-        yield f"Loaded weights from {weights}."
+        yield load_weights_file(backend, model, weights)
     if output is not None:
         save_atomically(model, output)
         yield f"Wrote {output} ({human_bytes(os.path.getsize(output))})."
 
 
-def _load_weights(backend: object, model: object, path: str) -> None:
+def load_weights_file(backend: object, model: object, path: str) -> str:
+    """Load `--weights` into `model`; a located error when the file cannot be used."""
     if not os.path.isfile(path):
         raise SpecError.at(Location(path), "weights file not found")
-    if not path.endswith((".h5", ".hdf5")):
-        raise SpecError.at(Location(path), "weights must be a .weights.h5 or a legacy .h5 file")
+    if not path.endswith((".h5", ".hdf5", ".keras")):
+        raise SpecError.at(
+            Location(path), "weights must be a .weights.h5, a legacy .h5 or a .keras file"
+        )
     try:
-        backend.load_weights(model, path)  # type: ignore[attr-defined]
+        what = backend.load_weights(model, path)  # type: ignore[attr-defined]
+        return f"Loaded weights from {path} ({what})."
     except (ValueError, OSError, KeyError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise SpecError.at(Location(path), f"cannot load these weights: {first}") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
@@ -18,6 +18,7 @@ import click
 from .compile import Limits, compile_file
 from .graph import Graph
 from .spec.errors import SpecError
+from .train.data import PREPROCESS
 
 
 def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
@@ -186,8 +187,7 @@ def build(spec: str, output: str | None, sets: tuple[str, ...], max_params: int,
     graph = _compile(spec, sets, max_params, max_nodes, no_head)
     if not quiet:
         click.echo(s.render_table(graph))
-    for line in build_and_save(graph, output, weights):
-        click.echo(line)
+    _echo_report(build_and_save(graph, output, weights))
 
 
 @main.command()
@@ -219,6 +219,219 @@ def graph(spec: str, output: str, sets: tuple[str, ...], max_params: int, max_no
     except RenderError as e:  # e.g. Graphviz missing for .svg/.png
         raise click.ClickException(str(e)) from None
     click.echo(f"Wrote {output}")
+
+
+def _echo_report(lines: Iterable[str]) -> None:
+    """Report lines on stdout; those starting with "warning:" on stderr."""
+    for line in lines:
+        click.echo(line, err=line.startswith("warning:"))
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(),
+    help="Image folder: DIR/<class>/*.jpg|png…, or DIR/train + DIR/val (or test).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "run_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run directory (default: runs/<spec name>-N).",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(1, 100_000),
+    default=10,
+    show_default=True,
+    help="Train up to this many epochs in all (with --resume: the new total).",
+)
+@click.option("--batch-size", type=click.IntRange(1, 65_536), default=32, show_default=True)
+@click.option(
+    "--lr",
+    type=click.FloatRange(0, 10, min_open=True),
+    default=None,
+    help="Learning rate [default: adam 0.001, sgd 0.01 (momentum 0.9), rmsprop 0.001].",
+)
+@click.option(
+    "--optimizer", type=click.Choice(["adam", "sgd", "rmsprop"]), default="adam", show_default=True
+)
+@click.option(
+    "--val-split",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=None,
+    help="Hold out this fraction of DIR for validation [default: 0.2; 0: none].",
+)
+@click.option(
+    "--val",
+    "val_dir",
+    type=click.Path(),
+    default=None,
+    help="Validate on this image folder instead of a split of --data.",
+)
+@click.option(
+    "--augment",
+    is_flag=True,
+    help="Random flips, rotations (±10%) and zooms (±10%) while training.",
+)
+@click.option(
+    "--preprocess",
+    type=click.Choice(list(PREPROCESS)),
+    default="unit",
+    show_default=True,
+    help="Pixels: unit = x/255; none = raw 0–255; caffe, tf, torch = ImageNet's, "
+    "as keras.applications weights expect (VGG/ResNet, MobileNet, DenseNet).",
+)
+@_common
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Start from these weights: .weights.h5, a legacy .h5 or a .keras file "
+    "(the last two by layer name, e.g. a pretrained backbone).",
+)
+@click.option(
+    "--cache-features",
+    is_flag=True,
+    help="Run the frozen backbone once and train the head on its outputs "
+    "(needs `freeze: backbone`; no --augment).",
+)
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Continue the run in this directory from its last epoch.",
+)
+@click.option("--force", is_flag=True, help="Replace the run in an existing run directory.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["default", "mirrored"]),
+    default="default",
+    show_default=True,
+    help="mirrored: tf.distribute.MirroredStrategy over all GPUs.",
+)
+@click.option(
+    "--mixed-precision",
+    is_flag=True,
+    help="float16 compute with float32 weights and outputs (for GPUs).",
+)
+@click.option("--tensorboard", is_flag=True, help="Write TensorBoard logs to RUN_DIR/logs.")
+@click.option("--no-cache", is_flag=True, help="Decode images every epoch instead of once.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=1337, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="One line per epoch, no progress bars.")
+@_reports_errors
+def train(spec: str, data: str, run_dir: str | None, epochs: int, batch_size: int,
+          lr: float | None, optimizer: str, val_split: float | None, val_dir: str | None,
+          augment: bool, preprocess: str, sets: tuple[str, ...], max_params: int,
+          max_nodes: int, weights: str | None, cache_features: bool, resume: str | None,
+          force: bool, strategy: str, mixed_precision: bool, tensorboard: bool,
+          no_cache: bool, seed: int, quiet: bool) -> None:  # fmt: skip
+    """Train SPEC on an image folder; keep the best epoch in RUN_DIR/model.keras."""
+    from .train.options import TrainOptions
+    from .train.prepare import prepare
+
+    if val_split is not None and val_dir is not None:
+        raise click.UsageError("give --val-split or --val, not both")
+    if cache_features and augment:
+        raise click.UsageError("--cache-features runs the backbone once, so no --augment")
+    if resume is not None and (force or run_dir is not None):
+        raise click.UsageError("--resume continues its own directory: no -o or --force")
+    options = TrainOptions(
+        epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, augment=augment,
+        preprocess=preprocess, seed=seed, strategy=strategy, mixed_precision=mixed_precision,
+        tensorboard=tensorboard, cache=not no_cache, cache_features=cache_features,
+        weights=weights, verbose=2 if quiet else "auto",
+    )  # fmt: skip
+    run = prepare(
+        spec, _parse_sets(sets), data, val_dir, val_split, run_dir, resume=resume, force=force,
+        options=options, limits=_limits(max_params, max_nodes),
+    )  # fmt: skip
+    c = run.classifier
+    click.echo(
+        f"{'Resuming' if run.resume else 'Training'} {run.graph.name} "
+        f"({run.graph.total_params:,} params, {run.graph.trainable_params:,} trainable) "
+        f"in {run.run_dir}: {c.loss}{' from logits' if c.from_logits else ''} on "
+        f"'{c.output}' ({c.units} {c.activation} unit{'s' if c.units > 1 else ''})."
+    )
+    from .train.fit import train as fit
+
+    _echo_report(fit(run, options))
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--data", required=True, type=click.Path(), help="Image folder: DIR/<class>/…")
+@click.option("--batch-size", type=click.IntRange(1, 65_536), default=32, show_default=True)
+@click.option(
+    "--preprocess",
+    type=click.Choice(list(PREPROCESS)),
+    default=None,
+    help="Pixel preprocessing [default: the run's (run.json beside MODEL), else unit].",
+)
+@click.option(
+    "--confusion",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Confusion-matrix PNG [default: confusion.png beside MODEL].",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@_reports_errors
+def evaluate(model: str, data: str, batch_size: int, preprocess: str | None,
+             confusion: str | None, fmt: str) -> None:  # fmt: skip
+    """Accuracy, loss, per-class precision/recall and a confusion matrix of MODEL on DATA."""
+    from .train.evaluate import evaluate as run_evaluation
+    from .train.plots import write_confusion
+    from .train.report import render_evaluation
+
+    report = run_evaluation(model, data, batch_size, preprocess)
+    confusion = confusion or os.path.join(os.path.dirname(os.path.abspath(model)), "confusion.png")
+    write_confusion(report["confusion_matrix"], report["class_names"], confusion,
+                    f"{os.path.basename(model)} on {data}")  # fmt: skip
+    report["confusion_png"] = confusion
+    if report["skipped_images"]:
+        click.echo(f"warning: skipped {report['skipped_images']:,} image(s) that could not be "
+                   "decoded", err=True)  # fmt: skip
+    click.echo(json.dumps(report, indent=1) if fmt == "json" else render_evaluation(report))
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--top",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="Show the K most probable classes.",
+)
+@click.option(
+    "--preprocess",
+    type=click.Choice(list(PREPROCESS)),
+    default=None,
+    help="Pixel preprocessing [default: the run's (run.json beside MODEL), else unit].",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@_reports_errors
+def predict(model: str, images: tuple[str, ...], top: int, preprocess: str | None,
+            fmt: str) -> None:  # fmt: skip
+    """The most probable classes of each IMAGE under MODEL."""
+    from .train.evaluate import predict as run_prediction
+
+    results = run_prediction(model, list(images), top, preprocess)
+    if fmt == "json":
+        click.echo(json.dumps(results, indent=1))
+        return
+    for r in results:
+        best = "  ".join(f"{t['class']} {t['probability']:.3f}" for t in r["top"])
+        click.echo(f"{r['image']}: {best}")
 
 
 @main.command()

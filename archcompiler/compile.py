@@ -139,6 +139,8 @@ class _Walk:
         self.ctx = _Context()
         self.params_so_far = 0
         self.params = self._bind_params(overrides)
+        self.graph.params = dict(self.params)
+        self.graph.files = [f.doc.path for f in chain]
         self.overrides = self._merge_overrides()
         self.used_overrides: set[str] = set()
         self.auto_named: set[str] = set()

@@ -59,6 +59,8 @@ class Graph:
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     blocks: dict[tuple[str, ...], BlockInstance] = field(default_factory=dict)
+    params: dict[str, object] = field(default_factory=dict)  # the spec's params, as bound
+    files: list[str] = field(default_factory=list)  # the spec and the files it extends, base first
 
     def __iter__(self):  # graph order
         return iter(self.nodes.values())

@@ -1,0 +1,201 @@
+"""`archc train`'s engine: the compiled model, keras `fit`, and a run directory kept current.
+
+Everything here is Keras's own machinery — `fit`, its progress bars, `tf.distribute` for
+several GPUs, mixed precision — driven from the spec; our part is choosing the loss from the
+head, the best-checkpoint and run-directory bookkeeping, and the feature-extraction path.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..backends import keras as backend
+from ..build import load_weights_file, save_atomically
+from . import pipeline, rundir
+from .head import Classifier
+from .options import Run, TrainOptions
+from .plots import write_curves
+
+OPTIMIZERS = {  # name → (Keras class, extra arguments); learning rates in options.py
+    "adam": (keras.optimizers.Adam, {}),
+    "sgd": (keras.optimizers.SGD, {"momentum": 0.9}),
+    "rmsprop": (keras.optimizers.RMSprop, {}),
+}
+
+
+def _strategy(name: str) -> tf.distribute.Strategy:
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()  # every visible GPU (or the CPU when none)
+    return tf.distribute.get_strategy()
+
+
+def _loss_and_metric(c: Classifier) -> tuple[keras.losses.Loss, keras.metrics.Metric]:
+    if c.binary:
+        threshold = 0.0 if c.from_logits else 0.5
+        return (
+            keras.losses.BinaryCrossentropy(from_logits=c.from_logits),
+            keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold),
+        )
+    return (
+        keras.losses.SparseCategoricalCrossentropy(from_logits=c.from_logits),
+        keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+    )
+
+
+def _optimizer(o: TrainOptions) -> keras.optimizers.Optimizer:
+    cls, extra = OPTIMIZERS[o.optimizer]
+    return cls(learning_rate=o.learning_rate, **extra)
+
+
+class RunRecorder(keras.callbacks.Callback):
+    """After every epoch: history.json, curves.png, last.keras, and model.keras when the
+    monitored accuracy improved — each written all-or-nothing."""
+
+    def __init__(self, run: Run, full_model: keras.Model, monitor: str, images: int) -> None:
+        super().__init__()
+        self.run, self.full_model, self.monitor, self.images = run, full_model, monitor, images
+        earlier = [h.get(monitor) for h in run.history if h.get(monitor) is not None]
+        self.best = max(earlier, default=-1.0)
+        self.started = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        seconds = time.perf_counter() - self.started
+        entry = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        entry["seconds"] = round(seconds, 3)
+        entry["images_per_second"] = round(self.images / seconds, 1) if seconds else None
+        self.run.history.append(entry)
+        d = self.run.run_dir
+        save_atomically(self.full_model, os.path.join(d, rundir.LAST))
+        score = entry.get(self.monitor, -1.0)
+        if score > self.best:
+            self.best = score
+            save_atomically(self.full_model, os.path.join(d, rundir.MODEL))
+            self.run.record["result"] = {
+                "best_epoch": epoch + 1, f"best_{self.monitor}": score,
+                "metrics": {k: v for k, v in entry.items() if k != "epoch"},
+            }  # fmt: skip
+        self.run.record["result"]["epochs_done"] = epoch + 1
+        rundir.write_json(os.path.join(d, rundir.HISTORY), self.run.history)
+        rundir.write_json(os.path.join(d, rundir.RUN), self.run.record)
+        write_curves(self.run.history, os.path.join(d, rundir.CURVES), self.run.graph.name)
+
+
+def train(run: Run, o: TrainOptions) -> Iterator[str]:
+    """Train and keep `run.run_dir` current; yields report lines."""
+    keras.utils.set_random_seed(o.seed)
+    g, c = run.graph, run.classifier
+    image_size, channels = tuple(g.nodes[g.inputs[0]].shape[:2]), g.nodes[g.inputs[0]].shape[2]
+    train_images, val_images = pipeline.read_folders(
+        run.train_dir, run.val_dir, run.val_split, class_names=run.class_names,
+        image_size=image_size, channels=channels, label_mode=c.label_mode, seed=o.seed,
+        cache=o.cache,
+    )  # fmt: skip
+    yield from _data_lines(train_images, val_images, run)
+    run.record["data"].update(
+        train_images=train_images.count, val_images=val_images.count if val_images else 0,
+        skipped_images=train_images.skipped + (val_images.skipped if val_images else 0),
+    )  # fmt: skip
+
+    strategy = _strategy(o.strategy)
+    if o.strategy == "mirrored":
+        devices = list(strategy.extended.worker_devices)
+    else:
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")][:1] or ["CPU"]
+    run.record["training"]["devices"] = devices
+    with strategy.scope():
+        model = _model(run, o)
+        if o.cache_features:
+            backbone, fitted = backend.split_at(model, g, run.head_boundary or "")
+            metric = _loss_and_metric(c)[1]
+            fitted.compile(optimizer=model.optimizer, loss=model.loss, metrics=[metric])
+        else:
+            fitted = model
+    if o.strategy == "mirrored":
+        yield f"Strategy: MirroredStrategy over {len(devices)} device(s): {', '.join(devices)}."
+
+    monitor = "val_accuracy" if val_images else "accuracy"
+    augment = pipeline.augmenter(o.seed) if o.augment else None
+    if o.cache_features:
+        yield (
+            f"Extracting features: {train_images.count + (val_images.count if val_images else 0):,}"
+            f" images through the frozen backbone, once (up to '{run.head_boundary}')."
+        )
+        train_ds = _features(backbone, train_images, o, shuffle=True)
+        val_ds = _features(backbone, val_images, o, shuffle=False) if val_images else None
+    else:
+        train_ds = pipeline.batches(
+            train_images, o.batch_size, o.preprocess, shuffle_seed=o.seed, augment=augment
+        )
+        val_ds = pipeline.batches(val_images, o.batch_size, o.preprocess) if val_images else None
+
+    callbacks: list[keras.callbacks.Callback] = [
+        RunRecorder(run, model, monitor, train_images.count)
+    ]
+    if o.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(run.run_dir, rundir.LOGS)))
+    done = len(run.history)
+    if done >= o.epochs:
+        yield f"Nothing to do: {done} epoch(s) already trained (ask for more with --epochs)."
+        return
+    fitted.fit(
+        train_ds, validation_data=val_ds, epochs=o.epochs, initial_epoch=done,
+        callbacks=callbacks, verbose=o.verbose, shuffle=False,  # the pipeline shuffles
+    )  # fmt: skip
+    result = run.record["result"]
+    yield (
+        f"Best epoch {result.get('best_epoch')} of {len(run.history)}: {monitor} "
+        f"{result.get('best_' + monitor, 0):.4f}, in {os.path.join(run.run_dir, rundir.MODEL)}."
+    )
+
+
+def _model(run: Run, o: TrainOptions) -> keras.Model:
+    """The compiled model: a fresh build from the spec (with --weights), or last.keras."""
+    if run.resume:
+        return keras.saving.load_model(os.path.join(run.run_dir, rundir.LAST))
+    policy = "mixed_float16" if o.mixed_precision else None
+    model = backend.build_model(run.graph, dtype_policy=policy)
+    counts = backend.count_params(model)
+    g = run.graph
+    if counts != (g.trainable_params, g.non_trainable_params):
+        raise RuntimeError(f"Keras counts {counts} params but the spec infers otherwise")
+    if o.weights:
+        load_weights_file(backend, model, o.weights)
+    loss, metric = _loss_and_metric(run.classifier)
+    model.compile(optimizer=_optimizer(o), loss=loss, metrics=[metric])
+    return model
+
+
+def _features(
+    backbone: keras.Model, images: pipeline.Decoded, o: TrainOptions, shuffle: bool
+) -> tf.data.Dataset:
+    """Run the frozen backbone over every image once; the head trains on what comes out."""
+    ordered = pipeline.batches(images, o.batch_size, o.preprocess)
+    feats, labels = [], []
+    for x, y in ordered:
+        feats.append(backbone(x, training=False).numpy())
+        labels.append(y.numpy())
+    ds = tf.data.Dataset.from_tensor_slices((np.concatenate(feats), np.concatenate(labels)))
+    if shuffle:
+        ds = ds.shuffle(min(images.count, pipeline.SHUFFLE_BUFFER), seed=o.seed)
+    return ds.batch(o.batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _data_lines(train: pipeline.Decoded, val: pipeline.Decoded | None, run: Run) -> Iterator[str]:
+    n = len(run.class_names)
+    line = f"Data: {train.count:,} training images"
+    if val is not None:
+        line += f", {val.count:,} validation images"
+    yield line + f", {n} classes ({', '.join(run.class_names[:8])}{'…' if n > 8 else ''})."
+    skipped = train.skipped + (val.skipped if val else 0)
+    if skipped:  # the CLI prints lines starting with "warning:" on stderr
+        yield f"warning: skipped {skipped:,} image(s) that could not be decoded"

@@ -1,0 +1,50 @@
+"""What a training run is asked to do (no TensorFlow here: checked before it is imported)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..graph import Graph
+from .head import Classifier
+
+DEFAULT_LEARNING_RATES = {"adam": 1e-3, "sgd": 1e-2, "rmsprop": 1e-3}
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    epochs: int = 10
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float | None = None  # None: DEFAULT_LEARNING_RATES[optimizer]
+    augment: bool = False
+    preprocess: str = "unit"
+    seed: int = 1337
+    strategy: str = "default"  # or "mirrored": tf.distribute.MirroredStrategy
+    mixed_precision: bool = False
+    tensorboard: bool = False
+    cache: bool = True
+    cache_features: bool = False
+    weights: str | None = None
+    verbose: str | int = "auto"
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr or DEFAULT_LEARNING_RATES[self.optimizer]
+
+
+@dataclass
+class Run:
+    """What train() needs besides the options: the compiled spec and where things go."""
+
+    graph: Graph
+    classifier: Classifier
+    head_boundary: str | None  # the node the head reads (for --cache-features)
+    train_dir: str
+    val_dir: str | None
+    val_split: float
+    class_names: tuple[str, ...]
+    run_dir: str
+    record: dict[str, Any]  # run.json, filled in as training goes
+    history: list[dict[str, Any]]  # earlier epochs when resuming
+    resume: bool

@@ -1,0 +1,115 @@
+"""The run directory: what a training run leaves behind, and when one may be reused.
+
+    RUN_DIR/model.keras    the best epoch by validation accuracy (loads with plain Keras)
+    RUN_DIR/last.keras     the last epoch, with the optimizer's state (for --resume)
+    RUN_DIR/history.json   per-epoch metrics, rewritten after every epoch
+    RUN_DIR/curves.png     loss and accuracy per epoch (matplotlib)
+    RUN_DIR/run.json       spec hash, params, data, command, versions, result
+    RUN_DIR/logs/          TensorBoard logs (--tensorboard)
+
+Every file is written all-or-nothing (beside it, then renamed), so a run stopped at any moment
+leaves a consistent directory that `--resume` continues.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from typing import Any
+
+from ..atomic import replacing
+from ..spec.errors import Location, SpecError
+
+MODEL, LAST, HISTORY, CURVES, RUN, LOGS = (
+    "model.keras", "last.keras", "history.json", "curves.png", "run.json", "logs",
+)  # fmt: skip
+ARTIFACTS = (MODEL, LAST, HISTORY, CURVES, RUN, LOGS, "confusion.png")
+
+
+def write_json(path: str, data: Any) -> None:
+    with replacing(path, ".json") as tmp, open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, default=str)
+        f.write("\n")
+
+
+def read_json(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise SpecError.at(Location(path), f"cannot read this run file: {e}") from None
+
+
+def spec_hash(files: list[str]) -> str:
+    """sha256 over the spec file and the files it extends (their bytes, in order)."""
+    h = hashlib.sha256()
+    for path in files:
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
+def default_run_dir(name: str, root: str = "runs") -> str:
+    """runs/<spec name>-1, -2, … : the first that does not exist."""
+    n = 1
+    while os.path.exists(os.path.join(root, f"{name}-{n}")):
+        n += 1
+    return os.path.join(root, f"{name}-{n}")
+
+
+def prepare_new(run_dir: str, force: bool) -> None:
+    """Refuse a run directory that holds something, unless --force (which removes only the
+    files a run writes, nothing else the user keeps there)."""
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise SpecError.at(Location(run_dir), "the run directory is a file")
+    if os.path.isdir(run_dir) and os.listdir(run_dir):
+        if not force:
+            raise SpecError.at(
+                Location(run_dir), "the run directory already exists",
+                "continue it with --resume, replace its run with --force, or choose another -o",
+            )  # fmt: skip
+        for name in ARTIFACTS:
+            path = os.path.join(run_dir, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            elif os.path.lexists(path):
+                os.unlink(path)
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+    except OSError as e:
+        message = f"cannot create the run directory: {e.strerror}"
+        raise SpecError.at(Location(run_dir), message) from None
+
+
+def load_resume(run_dir: str, digest: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """run.json and history.json of a run to continue; the spec must not have changed."""
+    for name in (RUN, LAST):
+        if not os.path.isfile(os.path.join(run_dir, name)):
+            raise SpecError.at(
+                Location(run_dir), f"cannot resume: no {name} here",
+                "--resume takes a directory an earlier `archc train` wrote",
+            )  # fmt: skip
+    run = read_json(os.path.join(run_dir, RUN))
+    if run.get("spec", {}).get("sha256") != digest:
+        raise SpecError.at(
+            Location(run_dir), "cannot resume: the spec (or a file it extends) changed since "
+            "this run began", f"the run was trained from {run.get('spec', {}).get('path')}",
+        )  # fmt: skip
+    history_path = os.path.join(run_dir, HISTORY)
+    history = read_json(history_path) if os.path.isfile(history_path) else []
+    return run, history
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for package in ("archcompiler", "tensorflow", "keras", "numpy"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out
