@@ -30,3 +30,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def digits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ten digit classes as 32×32 grayscale PNGs (read-only: copy before changing)."""
+    from tests.digits import write_digits
+
+    return write_digits(tmp_path_factory.mktemp("digits") / "digits")
