@@ -1,9 +1,10 @@
 """Graph → keras.Model: one core Keras layer per primitive node (DESIGN §2 step 4, §7).
 
-The only module that imports TensorFlow/Keras. It never re-derives shapes: every layer gets its
-name and arguments from the Graph, so the model's layer names, weight layout and parameter count
-are the spec's. Only core layers (no Lambda, no custom classes): the saved `.keras` file loads
-with plain `keras.saving.load_model`.
+The only module that turns a Graph into Keras (TensorFlow is imported here and by the training
+commands in train/, never by check, summary, graph or schema). It never re-derives shapes: every
+layer gets its name and arguments from the Graph, so the model's layer names, weight layout and
+parameter count are the spec's. Only core layers (no Lambda, no custom classes): the saved
+`.keras` file loads with plain `keras.saving.load_model`.
 """
 
 from __future__ import annotations

@@ -138,6 +138,8 @@ def train(run: Run, o: TrainOptions) -> Iterator[str]:
         )
         val_ds = pipeline.batches(val_images, o.batch_size, o.preprocess) if val_images else None
 
+    if o.strategy == "mirrored":  # one machine: every replica reads the same pipeline
+        train_ds, val_ds = _unsharded(train_ds), _unsharded(val_ds)
     callbacks: list[keras.callbacks.Callback] = [
         RunRecorder(run, model, monitor, train_images.count)
     ]
@@ -173,6 +175,14 @@ def _model(run: Run, o: TrainOptions) -> keras.Model:
     loss, metric = _loss_and_metric(run.classifier)
     model.compile(optimizer=_optimizer(o), loss=loss, metrics=[metric])
     return model
+
+
+def _unsharded(ds: tf.data.Dataset | None) -> tf.data.Dataset | None:
+    if ds is None:
+        return None
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return ds.with_options(options)
 
 
 def _features(
