@@ -16,7 +16,7 @@ from ..compile import Limits, compile_file
 from ..graph import Graph
 from ..spec.errors import Location, SpecError
 from . import rundir
-from .data import COLOR_MODES, DataPlan, plan_data
+from .data import COLOR_MODES, DataPlan, check_same_classes, plan_data
 from .head import Classifier
 from .options import Run, TrainOptions
 
@@ -101,6 +101,7 @@ def prepare(
     if resume is not None:
         run_dir = resume
         record, history = rundir.load_resume(resume, digest)
+        _check_same_run(record, sets, plan, resume)
         record.setdefault("resumed", []).append(
             {"command": sys.argv, "at": _now(), "from_epoch": len(history)}
         )
@@ -116,6 +117,21 @@ def prepare(
         graph, classifier, boundary, plan.train.path, plan.val.path if plan.val else None,
         plan.val_split, plan.class_names, run_dir, record, history, resume is not None,
     )  # fmt: skip
+
+
+def _check_same_run(record: dict[str, Any], sets: dict[str, str], plan: DataPlan,
+                    run_dir: str) -> None:  # fmt: skip
+    """A resumed run continues the same model on the same classes."""
+    before = record.get("spec", {}).get("set", {})
+    if sets != before:
+        shown = " ".join(f"--set {k}={v}" for k, v in before.items()) or "no --set"
+        raise SpecError.at(
+            Location(run_dir), "cannot resume with other --set values than the run began with",
+            f"the run began with {shown}",
+        )  # fmt: skip
+    classes = record.get("data", {}).get("class_names")
+    if classes is not None and tuple(classes) != plan.class_names:
+        check_same_classes(plan.train, tuple(classes), f"the run in {run_dir}")
 
 
 def _now() -> str:
