@@ -6,6 +6,7 @@ User mistakes print `path:line:col: error: …` on stderr and exit 1, without a 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -221,6 +222,21 @@ def graph(spec: str, output: str, sets: tuple[str, ...], max_params: int, max_no
     click.echo(f"Wrote {output}")
 
 
+def _command_line() -> list[str]:
+    """The running command as an `archc …` line: its arguments and the options that differ
+    from their defaults (what run.json records to repeat a run)."""
+    ctx = click.get_current_context()
+    words = ["archc", ctx.info_name or ""]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if isinstance(param, click.Argument):
+            words += [str(v) for v in value] if isinstance(value, tuple) else [str(value)]
+        elif value not in (None, False, (), param.default):
+            for v in value if isinstance(value, tuple) else (value,):
+                words += [param.opts[-1]] if v is True else [param.opts[-1], str(v)]
+    return words
+
+
 def _echo_report(lines: Iterable[str]) -> None:
     """Report lines on stdout; those starting with "warning:" on stderr."""
     for line in lines:
@@ -340,6 +356,10 @@ def train(spec: str, data: str, run_dir: str | None, epochs: int, batch_size: in
         raise click.UsageError("--cache-features runs the backbone once, so no --augment")
     if resume is not None and (force or run_dir is not None):
         raise click.UsageError("--resume continues its own directory: no -o or --force")
+    if tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise click.UsageError(
+            "--tensorboard needs the tensorboard package: pip install 'archcompiler[tensorboard]'"
+        )
     options = TrainOptions(
         epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, augment=augment,
         preprocess=preprocess, seed=seed, strategy=strategy, mixed_precision=mixed_precision,
@@ -348,7 +368,7 @@ def train(spec: str, data: str, run_dir: str | None, epochs: int, batch_size: in
     )  # fmt: skip
     run = prepare(
         spec, _parse_sets(sets), data, val_dir, val_split, run_dir, resume=resume, force=force,
-        options=options, limits=_limits(max_params, max_nodes),
+        options=options, limits=_limits(max_params, max_nodes), command=_command_line(),
     )  # fmt: skip
     c = run.classifier
     click.echo(
@@ -357,9 +377,15 @@ def train(spec: str, data: str, run_dir: str | None, epochs: int, batch_size: in
         f"in {run.run_dir}: {c.loss}{' from logits' if c.from_logits else ''} on "
         f"'{c.output}' ({c.units} {c.activation} unit{'s' if c.units > 1 else ''})."
     )
+    from .train import rundir
     from .train.fit import train as fit
 
-    _echo_report(fit(run, options))
+    try:
+        _echo_report(fit(run, options))
+    except BaseException:
+        if not run.resume and not run.history:  # failed before an epoch: leave nothing behind
+            rundir.discard(run.run_dir)
+        raise
 
 
 @main.command()

@@ -30,10 +30,13 @@ OPTIMIZERS = {  # name → (Keras class, extra arguments); learning rates in opt
 }
 
 
-def _strategy(name: str) -> tf.distribute.Strategy:
+def _strategy(name: str) -> tuple[tf.distribute.Strategy, list[str]]:
+    """The tf.distribute strategy and the devices it trains on."""
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()  # every visible GPU (or the CPU when none)
-    return tf.distribute.get_strategy()
+        strategy = tf.distribute.MirroredStrategy()  # every visible GPU (or the CPU when none)
+        return strategy, list(strategy.extended.worker_devices)
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    return tf.distribute.get_strategy(), gpus[:1] or ["CPU"]
 
 
 def _loss_and_metric(c: Classifier) -> tuple[keras.losses.Loss, keras.metrics.Metric]:
@@ -92,6 +95,10 @@ class RunRecorder(keras.callbacks.Callback):
 
 def train(run: Run, o: TrainOptions) -> Iterator[str]:
     """Train and keep `run.run_dir` current; yields report lines."""
+    done = len(run.history)
+    if done >= o.epochs:
+        yield f"Nothing to do: {done} epoch(s) already trained (ask for more with --epochs)."
+        return
     keras.utils.set_random_seed(o.seed)
     g, c = run.graph, run.classifier
     image_size, channels = tuple(g.nodes[g.inputs[0]].shape[:2]), g.nodes[g.inputs[0]].shape[2]
@@ -106,11 +113,7 @@ def train(run: Run, o: TrainOptions) -> Iterator[str]:
         skipped_images=train_images.skipped + (val_images.skipped if val_images else 0),
     )  # fmt: skip
 
-    strategy = _strategy(o.strategy)
-    if o.strategy == "mirrored":
-        devices = list(strategy.extended.worker_devices)
-    else:
-        devices = [d.name for d in tf.config.list_logical_devices("GPU")][:1] or ["CPU"]
+    strategy, devices = _strategy(o.strategy)
     run.record["training"]["devices"] = devices
     with strategy.scope():
         model = _model(run, o)
@@ -145,10 +148,6 @@ def train(run: Run, o: TrainOptions) -> Iterator[str]:
     ]
     if o.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run.run_dir, rundir.LOGS)))
-    done = len(run.history)
-    if done >= o.epochs:
-        yield f"Nothing to do: {done} epoch(s) already trained (ask for more with --epochs)."
-        return
     fitted.fit(
         train_ds, validation_data=val_ds, epochs=o.epochs, initial_epoch=done,
         callbacks=callbacks, verbose=o.verbose, shuffle=False,  # the pipeline shuffles

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
 from typing import Any
 
 from ..compile import Limits, compile_file
@@ -91,6 +90,7 @@ def prepare(
     force: bool,
     options: TrainOptions,
     limits: Limits,
+    command: list[str],
 ) -> Run:
     """Check everything, then create (or reopen) the run directory; returns the Run."""
     plan = plan_data(data, val, val_split)
@@ -103,7 +103,7 @@ def prepare(
         record, history = rundir.load_resume(resume, digest)
         _check_same_run(record, sets, plan, resume)
         record.setdefault("resumed", []).append(
-            {"command": sys.argv, "at": _now(), "from_epoch": len(history)}
+            {"command": command, "at": _now(), "from_epoch": len(history)}
         )
         record["training"].update(_training_record(options))
     else:
@@ -111,6 +111,7 @@ def prepare(
         rundir.prepare_new(run_dir, force)
         history = []
         record = _record(spec, sets, graph, classifier, plan, options, digest)
+        record["command"] = command
     record.setdefault("result", {})
     rundir.write_json(os.path.join(run_dir, rundir.RUN), record)
     return Run(
@@ -152,7 +153,6 @@ def _record(spec: str, sets: dict[str, str], graph: Graph, c: Classifier, plan: 
     """run.json as the run starts; fit fills in data counts, devices and the result."""
     shape = graph.nodes[graph.inputs[0]].shape
     return {
-        "command": sys.argv,
         "started": _now(),
         "spec": {
             "path": spec, "files": graph.files, "sha256": digest, "name": graph.name,

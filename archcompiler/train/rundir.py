@@ -13,6 +13,7 @@ leaves a consistent directory that `--resume` continues.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -71,17 +72,28 @@ def prepare_new(run_dir: str, force: bool) -> None:
                 Location(run_dir), "the run directory already exists",
                 "continue it with --resume, replace its run with --force, or choose another -o",
             )  # fmt: skip
-        for name in ARTIFACTS:
-            path = os.path.join(run_dir, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path)
-            elif os.path.lexists(path):
-                os.unlink(path)
+        _remove_artifacts(run_dir)
     try:
         os.makedirs(run_dir, exist_ok=True)
     except OSError as e:
         message = f"cannot create the run directory: {e.strerror}"
         raise SpecError.at(Location(run_dir), message) from None
+
+
+def discard(run_dir: str) -> None:
+    """Remove a new run that never finished an epoch: its files, and the folder if empty."""
+    _remove_artifacts(run_dir)
+    with contextlib.suppress(OSError):
+        os.rmdir(run_dir)
+
+
+def _remove_artifacts(run_dir: str) -> None:
+    for name in ARTIFACTS:
+        path = os.path.join(run_dir, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.unlink(path)
 
 
 def load_resume(run_dir: str, digest: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -1,0 +1,134 @@
+"""Training throughput of a compiled ResNet-50 against keras.applications.ResNet50.
+
+Both models are trained in one process, on the same tf.data pipeline — archc train's own
+(image_dataset_from_directory → cache → shuffle → batch → preprocess → prefetch) over a
+generated folder of JPEG images — with the same optimizer (Adam) and loss. After a warm-up
+epoch each (tracing and compiling the train step), epochs alternate ours, theirs, ours, …, and
+images/s of every epoch is printed with the ratio ours ÷ keras.applications (goal ≥ 0.98):
+best epoch against best epoch (the figure least disturbed by a shared machine, as in
+bench_build.py), the medians, and round by round.
+
+Run: python benchmarks/bench_train.py [--size 224] [--batch 16] [--steps 4] [--repeats 3]
+                                      [--strategy default|mirrored] [--mixed-precision]
+On a GPU: python benchmarks/bench_train.py --batch 64 --steps 20 --repeats 5 \
+              --strategy mirrored --mixed-precision
+Prints figures only; nothing here passes or fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from archcompiler.backends.keras import build_model
+from archcompiler.compile import compile_file
+from archcompiler.train import pipeline
+
+SPEC = Path(__file__).resolve().parent.parent / "specs" / "resnet50.yaml"
+CLASSES = 4
+
+
+def write_images(root: Path, count: int, size: int) -> None:
+    """`count` random JPEGs in CLASSES class folders (a real decode per image, as in training)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        folder = root / f"class{i % CLASSES}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"{i:05d}.jpg", quality=90)
+
+
+def models(size: int, mixed: bool, strategy: tf.distribute.Strategy) -> dict[str, keras.Model]:
+    """Both networks, compiled alike. With mixed precision both use mixed_float16 with a float32
+    output layer: ours through build_model's dtype_policy, theirs through the global policy
+    (keras.applications' classifier is a Dense with softmax, so we reset that layer's policy
+    the same way by building under the global policy and casting its output)."""
+    with strategy.scope():
+        graph = compile_file(SPEC, {"classes": str(CLASSES), "size": str(size)})
+        ours = build_model(graph, dtype_policy="mixed_float16" if mixed else None)
+        if mixed:
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        theirs = keras.applications.ResNet50(
+            weights=None, classes=CLASSES, input_shape=(size, size, 3)
+        )
+        keras.mixed_precision.set_global_policy("float32")
+        for model in (ours, theirs):
+            model.compile(
+                optimizer=keras.optimizers.Adam(1e-3),
+                loss=keras.losses.SparseCategoricalCrossentropy(),
+            )
+    return {"archc": ours, "keras.applications": theirs}
+
+
+def epoch_rate(model: keras.Model, ds: tf.data.Dataset, images: int) -> float:
+    start = time.perf_counter()
+    model.fit(ds, epochs=1, verbose=0, shuffle=False)  # the pipeline shuffles
+    return images / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=4, help="batches per epoch")
+    ap.add_argument("--repeats", type=int, default=3, help="timed epochs per model")
+    ap.add_argument("--strategy", choices=["default", "mirrored"], default="default")
+    ap.add_argument("--mixed-precision", action="store_true")
+    args = ap.parse_args()
+
+    keras.utils.set_random_seed(0)
+    strategy = (
+        tf.distribute.MirroredStrategy()
+        if args.strategy == "mirrored"
+        else tf.distribute.get_strategy()
+    )
+    images = args.batch * args.steps
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "data"
+        write_images(root, images, args.size)
+        decoded, _ = pipeline.read_folders(
+            str(root), None, 0.0, class_names=[f"class{i}" for i in range(CLASSES)],
+            image_size=(args.size, args.size), channels=3, label_mode="int", seed=0,
+        )  # fmt: skip
+        ds = pipeline.batches(decoded, args.batch, "caffe", shuffle_seed=0)
+        nets = models(args.size, args.mixed_precision, strategy)
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or ["CPU"]
+        print(
+            f"ResNet-50 training, {args.size}×{args.size}, batch {args.batch}, {args.steps} steps"
+            f"/epoch, {args.strategy} strategy, mixed precision {args.mixed_precision}, "
+            f"devices {devices}"
+        )
+        print(f"  params: archc {nets['archc'].count_params():,}, "
+              f"keras.applications {nets['keras.applications'].count_params():,}")  # fmt: skip
+        for model in nets.values():  # warm-up: trace and compile the train step
+            epoch_rate(model, ds, images)
+        rates: dict[str, list[float]] = {name: [] for name in nets}
+        for _ in range(args.repeats):
+            for name, model in nets.items():
+                rates[name].append(epoch_rate(model, ds, images))
+    ours, theirs = rates["archc"], rates["keras.applications"]
+    for name, values in rates.items():
+        shown = ", ".join(f"{v:.2f}" for v in values)
+        print(f"  {name:19s} images/s per epoch: {shown}  (median {statistics.median(values):.2f})")
+    pairwise = [a / b for a, b in zip(ours, theirs, strict=True)]
+    median = statistics.median(ours) / statistics.median(theirs)
+    print(
+        f"  ratio archc / keras.applications: best {max(ours) / max(theirs):.3f} (goal ≥ 0.98); "
+        f"median {median:.3f}; per round {', '.join(f'{r:.3f}' for r in pairwise)}"
+    )
+
+
+if __name__ == "__main__":
+    main()

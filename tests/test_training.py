@@ -1,0 +1,387 @@
+"""`archc train`, `evaluate` and `predict` on real images (scikit-learn's digits).
+
+The headline: LeNet-5 (specs/lenet5.yaml, unchanged) trained through the CLI reaches ≥ 95 %
+validation accuracy. Data, head and run-directory mistakes are located errors found before
+TensorFlow is imported, with nothing written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from archcompiler.cli import main
+from archcompiler.compile import compile_file
+from archcompiler.spec.errors import SpecError
+from archcompiler.train.head import Classifier
+from tests.conftest import ROOT
+from tests.digits import write_digits
+from tests.helpers import write
+
+LENET = str(ROOT / "specs" / "lenet5.yaml")
+
+
+def run(*args: object) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def located_error(code: int, err: str, path: object, message: str) -> None:
+    assert code == 1, err
+    assert err.startswith(f"{path}:1:1: error: "), err
+    assert message in err and "Traceback" not in err
+
+
+def history(run_dir: Path) -> list[dict]:
+    return json.loads((run_dir / "history.json").read_text())
+
+
+def record(run_dir: Path) -> dict:
+    return json.loads((run_dir / "run.json").read_text())
+
+
+# ---- the headline run, shared by several tests --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lenet_run(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("runs") / "lenet5"
+    code, out, err = run("train", LENET, "--data", digits_dir, "-o", run_dir, "--epochs", 8, "-q")
+    assert code == 0, err
+    assert "Best epoch" in out
+    return run_dir
+
+
+@pytest.mark.slow
+def test_lenet5_learns_the_digits(lenet_run: Path) -> None:
+    """≥ 95 % validation accuracy on 359 held-out digits, 8 epochs, fixed seed."""
+    h = history(lenet_run)
+    assert [e["epoch"] for e in h] == list(range(1, 9))
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds", "images_per_second"):
+        assert all(key in e for e in h), key
+    best = max(e["val_accuracy"] for e in h)
+    assert best >= 0.95, h
+    r = record(lenet_run)
+    assert r["result"]["best_val_accuracy"] == best
+    assert h[r["result"]["best_epoch"] - 1]["val_accuracy"] == best
+
+
+@pytest.mark.slow
+def test_the_run_directory_holds_everything(lenet_run: Path, digits_dir: Path) -> None:
+    import keras
+
+    assert {"model.keras", "last.keras", "history.json", "curves.png", "run.json"} <= {
+        p.name for p in lenet_run.iterdir()
+    }
+    assert (lenet_run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = record(lenet_run)
+    assert r["spec"]["sha256"] == hashlib.sha256(Path(LENET).read_bytes()).hexdigest()
+    assert r["spec"]["params"] == {"classes": 10, "activation": "tanh"}
+    assert r["data"]["class_names"] == [str(d) for d in range(10)]
+    assert r["data"]["train_images"] + r["data"]["val_images"] == 1797
+    assert r["data"]["skipped_images"] == 0
+    assert r["model"]["loss"] == "sparse_categorical_crossentropy"
+    assert {"tensorflow", "keras", "python", "archcompiler"} <= set(r["versions"])
+    assert r["command"][:5] == ["archc", "train", LENET, "--data", str(digits_dir)]
+    assert r["command"][-3:] == ["--epochs", "8", "--quiet"]
+    # the best model is the spec, layer for layer, and loads with plain Keras
+    model = keras.saving.load_model(lenet_run / "model.keras")
+    graph = compile_file(LENET)
+    assert [layer.name for layer in model.layers] == [n.name for n in graph]
+    assert model.count_params() == graph.total_params
+
+
+@pytest.mark.slow
+def test_evaluate_and_predict_agree_with_model_predict(lenet_run: Path, digits_dir: Path) -> None:
+    import keras
+    from PIL import Image
+
+    paths = sorted(digits_dir.glob("*/*.png"))
+    x = np.stack([np.asarray(Image.open(p), dtype="float32")[..., None] for p in paths]) / 255
+    truth = np.array([int(p.parent.name) for p in paths])
+    model = keras.saving.load_model(lenet_run / "model.keras")
+    probs = model.predict(x, verbose=0)
+
+    confusion = lenet_run / "cm.png"
+    code, out, err = run(
+        "evaluate", lenet_run / "model.keras", "--data", digits_dir, "--format", "json",
+        "--confusion", confusion,
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["images"] == len(paths)
+    assert report["accuracy"] == pytest.approx(float((probs.argmax(1) == truth).mean()))
+    expected = np.zeros((10, 10), dtype=int)
+    np.add.at(expected, (truth, probs.argmax(1)), 1)
+    assert report["confusion_matrix"] == expected.tolist()
+    assert confusion.read_bytes()[:4] == b"\x89PNG"
+
+    some = paths[::300]
+    code, out, err = run(
+        "predict", lenet_run / "model.keras", *some, "--top", 3, "--format", "json"
+    )
+    assert code == 0, err
+    for result, p in zip(json.loads(out), probs[::300], strict=True):
+        order = np.argsort(-p)[:3]
+        assert [t["index"] for t in result["top"]] == order.tolist()
+        got = [t["probability"] for t in result["top"]]
+        np.testing.assert_allclose(got, p[order], rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_predict_refuses_a_file_that_is_not_an_image(lenet_run: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "x.png"
+    bad.write_text("not an image")
+    code, out, err = run("predict", lenet_run / "model.keras", bad)
+    located_error(code, err, bad, "cannot read this image")
+    assert out == ""
+
+
+@pytest.mark.slow
+def test_resume_continues_from_the_last_epoch(lenet_run: Path, digits_dir: Path,
+                                              tmp_path: Path) -> None:  # fmt: skip
+    run_dir = tmp_path / "resumed"
+    shutil.copytree(lenet_run, run_dir)
+    code, out, err = run("train", LENET, "--data", digits_dir, "--resume", run_dir,
+                         "--epochs", 9, "-q")  # fmt: skip
+    assert code == 0, err
+    assert "Resuming" in out
+    assert [e["epoch"] for e in history(run_dir)] == list(range(1, 10))
+    assert record(run_dir)["resumed"][0]["from_epoch"] == 8
+    # nothing more to do once the total is reached
+    code, out, _ = run("train", LENET, "--data", digits_dir, "--resume", run_dir, "--epochs", 9)
+    assert code == 0 and "Nothing to do" in out
+
+
+# ---- fast: mistakes found before TensorFlow ------------------------------------------------
+
+
+def test_data_mistakes_are_located_and_write_nothing(tmp_path: Path, digits_dir: Path) -> None:
+    out_dir = tmp_path / "run"
+    cases: list[tuple[Path, str]] = []
+    cases.append((tmp_path / "missing", "no such data folder"))
+    (tmp_path / "file.txt").write_text("x")
+    cases.append((tmp_path / "file.txt", "not a folder"))
+    (tmp_path / "empty").mkdir()
+    cases.append((tmp_path / "empty", "no class folders"))
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    shutil.copy(next(digits_dir.glob("0/*.png")), loose / "a.png")
+    cases.append((loose, "no class folders"))
+    noimg = tmp_path / "noimg"
+    (noimg / "a").mkdir(parents=True)
+    (noimg / "a" / "notes.txt").write_text("x")
+    cases.append((noimg, "no images in any class folder"))
+    for data, message in cases:
+        code, _, err = run("train", LENET, "--data", data, "-o", out_dir)
+        located_error(code, err, data, message)
+        assert "note:" in err or message in ("no such data folder", "not a folder")
+    assert not out_dir.exists()
+
+
+def test_an_empty_class_folder_and_a_lone_image(tmp_path: Path, digits_dir: Path) -> None:
+    data = tmp_path / "d"
+    write_digits(data, classes=[0, 1])
+    (data / "7").mkdir()
+    code, _, err = run("train", LENET, "--data", data)
+    located_error(code, err, data / "7", "class folder '7' has no images")
+    for extra in (data / "1").iterdir():
+        if extra.name != sorted(os.listdir(data / "1"))[0]:
+            extra.unlink()
+    (data / "7").rmdir()
+    code, _, err = run("train", LENET, "--data", data)
+    located_error(code, err, data / "1", "too few to split off validation images")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_validation_folders(tmp_path: Path) -> None:
+    train, val = tmp_path / "train", tmp_path / "val"
+    write_digits(train, classes=[0, 1, 2])
+    write_digits(val, classes=[0, 1, 3])
+    code, _, err = run("train", LENET, "--data", train, "--val", val)
+    located_error(code, err, val, "class folders differ")
+    assert "missing 2" in err and "unknown 3" in err
+    code, _, err = run("train", LENET, "--data", tmp_path, "--val-split", "0.1")  # train/ + val/
+    located_error(code, err, tmp_path, "already has train/ and val/")
+    code, _, err = run("train", LENET, "--data", train, "--val", val, "--val-split", "0.1")
+    assert code == 2 and "not both" in err
+
+
+def test_classes_come_from_the_folder(tmp_path: Path) -> None:
+    """A `classes` param is set from the folders; anything else that disagrees is an error."""
+    from archcompiler.compile import Limits
+    from archcompiler.train.prepare import compile_for_data
+
+    names = ("a", "b", "c")
+    graph, c = compile_for_data(LENET, {}, names, "d", Limits())
+    assert graph.params["classes"] == 3 and c.units == 3
+    with pytest.raises(SpecError) as e:
+        compile_for_data(LENET, {"classes": "5"}, names, "d", Limits())
+    assert "3 class folders (a, b, c)" in str(e.value) and "has 5 units" in str(e.value)
+    fixed = write(tmp_path, """
+        archspec: 1
+        name: fixed
+        input: {shape: [8, 8, 1]}
+        backbone: [{flatten: {}}]
+        head: [{dense: {units: 10, activation: softmax, name: out}}]
+    """)  # fmt: skip
+    with pytest.raises(SpecError, match=r"3 class folders .* has 10 units"):
+        compile_for_data(str(fixed), {}, names, "d", Limits())
+
+
+@pytest.mark.parametrize(
+    ("head", "loss", "logits"),
+    [
+        ("{dense: {units: 4, activation: softmax}}", "sparse_categorical_crossentropy", False),
+        ("{dense: {units: 1, activation: sigmoid}}", "binary_crossentropy", False),
+        ("{dense: {units: 4}}", "sparse_categorical_crossentropy", True),
+        ("{dense: {units: 1}}", "binary_crossentropy", True),
+        ("{softmax: {}}", "sparse_categorical_crossentropy", False),
+    ],
+)
+def test_the_loss_comes_from_the_head(tmp_path: Path, head: str, loss: str, logits: bool) -> None:
+    spec = write(tmp_path, f"""
+        archspec: 1
+        name: h
+        input: {{shape: [8, 8, 1]}}
+        backbone: [{{flatten: {{}}}}, {{dense: {{units: 4}}}}]
+        head: [{head}]
+    """)  # fmt: skip
+    c = Classifier.of_graph(compile_file(spec))
+    assert (c.loss, c.from_logits) == (loss, logits)
+
+
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        ("{relu: {}}", "ends in 'relu'"),
+        ("{dense: {units: 3, activation: sigmoid}}", "3 sigmoid units"),
+    ],
+)
+def test_heads_that_are_not_classifiers(tmp_path: Path, head: str, message: str) -> None:
+    spec = write(tmp_path, f"""
+        archspec: 1
+        name: h
+        input: {{shape: [8, 8, 1]}}
+        backbone: [{{flatten: {{}}}}]
+        head: [{head}]
+    """)  # fmt: skip
+    with pytest.raises(SpecError, match=message) as e:
+        Classifier.of_graph(compile_file(spec))
+    assert e.value.diagnostics[0].location.line == 5  # the head's line
+
+
+def test_a_feature_map_output_and_several_outputs_are_refused() -> None:
+    with pytest.raises(SpecError, match="one vector of class scores"):
+        Classifier.of_graph(compile_file(ROOT / "specs" / "vgg16.yaml", {"size": "32"}, head=False))
+    with pytest.raises(SpecError, match="one input and one output"):
+        Classifier.of_graph(compile_file(ROOT / "specs" / "googlenet.yaml", {"aux": "true"}))
+
+
+def test_run_directory_rules(tmp_path: Path, digits_dir: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine")
+    code, _, err = run("train", LENET, "--data", digits_dir, "-o", taken)
+    located_error(code, err, taken, "the run directory already exists")
+    code, _, err = run("train", LENET, "--data", digits_dir, "--resume", taken)
+    located_error(code, err, taken, "cannot resume: no run.json here")
+    code, _, err = run("train", LENET, "--data", digits_dir, "--resume", taken, "-o", taken)
+    assert code == 2 and "--resume continues its own directory" in err
+
+
+def test_cache_features_needs_a_frozen_backbone(digits_dir: Path) -> None:
+    code, _, err = run("train", LENET, "--data", digits_dir, "--cache-features")
+    assert code == 1 and "needs a frozen backbone, but 'c1' is trainable" in err
+    assert err.startswith(f"{LENET}:")
+    code, _, err = run("train", LENET, "--data", digits_dir, "--cache-features", "--augment")
+    assert code == 2 and "no --augment" in err
+
+
+def test_data_errors_come_before_tensorflow_is_imported(tmp_path: Path) -> None:
+    probe = (
+        "import sys, runpy\n"
+        f"sys.argv = ['archc', 'train', {LENET!r}, '--data', {str(tmp_path / 'nothing')!r}]\n"
+        "try:\n    runpy.run_module('archcompiler.cli', run_name='__main__')\n"
+        "except SystemExit as e:\n    print('EXIT', e.code)\n"
+        "print('HEAVY', sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('tensorflow', 'keras', 'matplotlib')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "EXIT 1" in out.stdout and "HEAVY []" in out.stdout, out.stdout + out.stderr
+    assert "no such data folder" in out.stderr
+
+
+# ---- slow: what real folders do --------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_undecodable_images_are_skipped_and_counted(tmp_path: Path) -> None:
+    data = write_digits(tmp_path / "d", classes=[0, 1])
+    good = sum(1 for _ in data.rglob("*.png"))
+    (data / "0" / "random.png").write_bytes(os.urandom(600))
+    png = next((data / "1").glob("*.png")).read_bytes()
+    (data / "1" / "truncated.png").write_bytes(png[: len(png) // 3])
+    (data / "1" / "text.jpg").write_text("this is not a JPEG")
+    run_dir = tmp_path / "run"
+    code, out, err = run("train", LENET, "--data", data, "-o", run_dir, "--epochs", 2, "-q")
+    assert code == 0, err
+    assert "warning: skipped 3 image(s) that could not be decoded" in err
+    d = record(run_dir)["data"]
+    assert d["skipped_images"] == 3 and d["train_images"] + d["val_images"] == good
+    # evaluate skips them too, and says so
+    code, out, err = run("evaluate", run_dir / "model.keras", "--data", data, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["images"] == good and "skipped 3" in err
+
+
+@pytest.mark.slow
+def test_a_binary_head_with_classes_from_folders_and_force(tmp_path: Path) -> None:
+    """One sigmoid unit on two classes trains with binary cross-entropy; --force replaces a
+    run but keeps the user's own files."""
+    data = write_digits(tmp_path / "d", classes=[0, 1])
+    spec = write(tmp_path, """
+        archspec: 1
+        name: binary
+        input: {shape: [32, 32, 1]}
+        backbone:
+          - conv: {filters: 4, kernel: 3, strides: 2, activation: relu}
+          - global_avg_pool: {}
+        head:
+          - dense: {units: 1, activation: sigmoid, name: out}
+    """)  # fmt: skip
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "notes.txt").write_text("mine")
+    (run_dir / "model.keras").write_text("an old run")
+    code, out, err = run("train", spec, "--data", data, "-o", run_dir, "--epochs", 6,
+                         "--lr", "0.02", "--force", "-q", "--tensorboard")  # fmt: skip
+    assert code == 0, err
+    assert "binary_crossentropy on 'out' (1 sigmoid unit)" in out
+    assert max(e["val_accuracy"] for e in history(run_dir)) > 0.8
+    assert (run_dir / "notes.txt").read_text() == "mine"
+    assert any((run_dir / "logs").rglob("events.out.tfevents.*"))
+
+
+@pytest.mark.slow
+def test_classes_set_from_a_three_class_folder_mirrored_and_augmented(tmp_path: Path) -> None:
+    import keras
+
+    data = write_digits(tmp_path / "d", classes=[3, 5, 8])
+    run_dir = tmp_path / "run"
+    code, _, err = run("train", LENET, "--data", data, "-o", run_dir, "--epochs", 1, "-q",
+                       "--strategy", "mirrored", "--augment")  # fmt: skip
+    assert code == 0, err
+    r = record(run_dir)
+    assert r["spec"]["params"]["classes"] == 3 and r["data"]["class_names"] == ["3", "5", "8"]
+    assert r["training"]["strategy"] == "mirrored" and r["training"]["devices"]
+    assert keras.saving.load_model(run_dir / "model.keras").output_shape == (None, 3)
