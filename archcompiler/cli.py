@@ -222,6 +222,18 @@ def graph(spec: str, output: str, sets: tuple[str, ...], max_params: int, max_no
     click.echo(f"Wrote {output}")
 
 
+def _reads_a_trained_model(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--preprocess and --format, shared by evaluate and predict."""
+    f = click.option(
+        "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+        show_default=True,
+    )(f)  # fmt: skip
+    return click.option(
+        "--preprocess", type=click.Choice(list(PREPROCESS)), default=None,
+        help="Pixel preprocessing [default: the run's (run.json beside MODEL), else unit].",
+    )(f)  # fmt: skip
+
+
 def _command_line() -> list[str]:
     """The running command as an `archc …` line: its arguments and the options that differ
     from their defaults (what run.json records to repeat a run)."""
@@ -393,20 +405,12 @@ def train(spec: str, data: str, run_dir: str | None, epochs: int, batch_size: in
 @click.option("--data", required=True, type=click.Path(), help="Image folder: DIR/<class>/…")
 @click.option("--batch-size", type=click.IntRange(1, 65_536), default=32, show_default=True)
 @click.option(
-    "--preprocess",
-    type=click.Choice(list(PREPROCESS)),
-    default=None,
-    help="Pixel preprocessing [default: the run's (run.json beside MODEL), else unit].",
-)
-@click.option(
     "--confusion",
     type=click.Path(dir_okay=False),
     default=None,
     help="Confusion-matrix PNG [default: confusion.png beside MODEL].",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@_reads_a_trained_model
 @_reports_errors
 def evaluate(model: str, data: str, batch_size: int, preprocess: str | None,
              confusion: str | None, fmt: str) -> None:  # fmt: skip
@@ -436,15 +440,7 @@ def evaluate(model: str, data: str, batch_size: int, preprocess: str | None,
     show_default=True,
     help="Show the K most probable classes.",
 )
-@click.option(
-    "--preprocess",
-    type=click.Choice(list(PREPROCESS)),
-    default=None,
-    help="Pixel preprocessing [default: the run's (run.json beside MODEL), else unit].",
-)
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@_reads_a_trained_model
 @_reports_errors
 def predict(model: str, images: tuple[str, ...], top: int, preprocess: str | None,
             fmt: str) -> None:  # fmt: skip
