@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
+
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
 
 @contextlib.contextmanager
@@ -14,16 +17,52 @@ def replacing(target: str, suffix: str) -> Iterator[str]:
     gets a file's usual mode and is renamed over `target`; on any exception (Ctrl-C too) it is
     removed. The target is therefore always the old file or the complete new one."""
     directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=".archc-", suffix=suffix, dir=directory)
-    os.close(fd)
+    tmp: str | None = None
     try:
+        # A Ctrl-C between creating the file and knowing its name would leave it behind, so
+        # interrupts wait until `tmp` is set; one that came meanwhile is raised right after.
+        with _interrupts_deferred():
+            fd, tmp = tempfile.mkstemp(prefix=".archc-", suffix=suffix, dir=directory)
+            os.close(fd)
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it private
         os.replace(tmp, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive in the block are handled when it ends, as they would have
+    been. Python-level handlers, not a signal mask: with TensorFlow's threads running, a
+    signal blocked in this thread is delivered to another one and still interrupts here."""
+    pending: list[tuple[int, object]] = []
+
+    def hold(signum: int, frame: object) -> None:
+        pending.append((signum, frame))
+
+    try:
+        previous = {s: signal.getsignal(s) for s in _INTERRUPTS}
+        if any(h is None for h in previous.values()):  # a handler set outside Python: leave it
+            previous = {}
+        for s in previous:
+            signal.signal(s, hold)
+    except ValueError:  # not the main thread, where Python's handlers never run anyway
+        previous = {}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for signum, frame in pending:
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)  # now with its own default action
 
 
 def _umask() -> int:

@@ -80,7 +80,8 @@ def save_atomically(model: object, target: str) -> None:
     directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
         raise SpecError.at(Location(target), f"no such directory: {directory}")
-    with replacing(target, ".keras") as tmp, _terminate_as_interrupt() as received:
+    # the handlers first: a SIGTERM from the moment the temporary file exists unwinds and removes it
+    with _terminate_as_interrupt() as received, replacing(target, ".keras") as tmp:
         model.save(tmp)  # type: ignore[attr-defined]
         if received:  # interrupted, though the saver carried on
             raise KeyboardInterrupt

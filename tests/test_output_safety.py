@@ -150,6 +150,36 @@ def test_sigterm_swallowed_by_the_saver_still_stops_the_save(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.keras"]
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_just_after_the_temporary_file_is_made_removes_it(
+    tmp_path, monkeypatch, sig
+) -> None:
+    """Regression test (CI saw `.archc-*.keras` left by a SIGINT at "created"): the signal lands
+    between mkstemp making the file and `replacing` knowing its name, deterministically."""
+    import tempfile
+
+    from archcompiler.build import save_atomically
+
+    make = tempfile.mkstemp
+
+    def make_then_signal(*args, **kwargs):
+        made = make(*args, **kwargs)
+        os.kill(os.getpid(), sig)
+        return made
+
+    class NeverSaved:
+        def save(self, path: str) -> None:
+            pytest.fail("the save started although the signal came first")
+
+    monkeypatch.setattr(tempfile, "mkstemp", make_then_signal)
+    target = tmp_path / "out.keras"
+    target.write_bytes(OLD)
+    with pytest.raises(KeyboardInterrupt):
+        save_atomically(NeverSaved(), str(target))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.keras"]
+    assert target.read_bytes() == OLD
+
+
 def test_a_failed_build_keeps_the_old_file(tmp_path) -> None:
     """A build that fails before saving (weights that do not exist) leaves the target alone."""
     target = tmp_path / "out.keras"
