@@ -260,7 +260,7 @@ def _echo_report(lines: Iterable[str]) -> None:
 @click.option(
     "--data",
     required=True,
-    type=click.Path(),
+    type=click.Path(readable=False),  # our scan says what is wrong with it, located
     help="Image folder: DIR/<class>/*.jpg|png…, or DIR/train + DIR/val (or test).",
 )
 @click.option(
@@ -297,7 +297,7 @@ def _echo_report(lines: Iterable[str]) -> None:
 @click.option(
     "--val",
     "val_dir",
-    type=click.Path(),
+    type=click.Path(readable=False),
     default=None,
     help="Validate on this image folder instead of a split of --data.",
 )
@@ -402,7 +402,9 @@ def train(spec: str, data: str, run_dir: str | None, epochs: int, batch_size: in
 
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--data", required=True, type=click.Path(), help="Image folder: DIR/<class>/…")
+@click.option(
+    "--data", required=True, type=click.Path(readable=False), help="Image folder: DIR/<class>/…"
+)
 @click.option("--batch-size", type=click.IntRange(1, 65_536), default=32, show_default=True)
 @click.option(
     "--confusion",

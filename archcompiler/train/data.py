@@ -137,6 +137,11 @@ def plan_data(data: str, val: str | None, val_split: float | None) -> DataPlan:
             )  # fmt: skip
         data, val = split
     train = scan_folder(data)
+    if len(train.class_names) < 2:
+        raise data_error(
+            data, f"1 class folder ('{train.class_names[0]}'): a classifier needs at least two",
+            "put each class's images in a folder of its own under the data folder",
+        )  # fmt: skip
     if val is None:
         fraction = 0.2 if val_split is None else val_split
         if fraction and any(n < 2 for n in train.counts):

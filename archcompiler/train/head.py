@@ -40,6 +40,11 @@ class Classifier:
                 where, f"the output '{output}' ends in '{act}'; training needs softmax, "
                 "sigmoid (one unit, two classes) or no activation (logits)",
             )  # fmt: skip
+        if act == SOFTMAX and shape[0] == 1:
+            raise SpecError.at(
+                where, f"the output '{output}' is a softmax over one unit, which is always 1; "
+                "for two classes use one sigmoid unit, or softmax over two units",
+            )  # fmt: skip
         if act == SIGMOID and shape[0] != 1:
             raise SpecError.at(
                 where, f"the output '{output}' is {shape[0]} sigmoid units; for multi-class "
