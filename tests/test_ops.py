@@ -568,3 +568,30 @@ def test_ops_are_frozen() -> None:
     op = OPS["conv"].model_validate({"filters": 8, "kernel": 3})
     with pytest.raises(ValidationError):
         op.filters = 16  # type: ignore[misc]
+
+
+def test_ops_that_stock_cpu_kernels_lack_still_run(tmp_path) -> None:
+    """TensorFlow's stock CPU kernels refuse a depthwise conv with unequal strides and a
+    dilated transposed conv; importing archcompiler turns on the oneDNN kernels, which run
+    them (TensorFlow does so by default only on some CPUs). A fresh process with the variable
+    unset, as a user's shell has it: a compiled spec with both ops predicts."""
+    import subprocess
+    import sys
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "archspec: 1\nname: s\ninput: {shape: [11, 13, 2]}\nbackbone:\n"
+        "  - depthwise_conv: {kernel: 3, strides: [2, 3]}\n"
+        "  - conv_transpose: {filters: 2, kernel: 3, dilation_rate: 2}\n"
+    )
+    probe = (
+        "import numpy as np\n"
+        "from archcompiler.compile import compile_file\n"
+        "from archcompiler.backends.keras import build_model\n"
+        f"model = build_model(compile_file({str(spec)!r}))\n"
+        "print('SHAPE', model.predict(np.ones((1, 11, 13, 2), 'float32'), verbose=0).shape)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "SHAPE (1, 9, 8, 2)" in out.stdout, out.stdout
