@@ -131,6 +131,12 @@ def test_a_softmax_of_one_unit_is_refused(tmp_path: Path) -> None:
     assert info.value.diagnostics[0].location.line == 7
 
 
+def test_classes_are_set_from_the_folders() -> None:
+    """A spec with a `classes` param used by its output gets the folders' count."""
+    graph, c = compile_for_data(LENET, {}, ("a", "b", "c"), "d", Limits())
+    assert graph.params["classes"] == 3 and c.units == 3 and c.loss.startswith("sparse")
+
+
 def test_set_classes_that_disagrees_with_the_folder_is_an_error_at_the_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

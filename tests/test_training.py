@@ -164,28 +164,6 @@ def test_resume_continues_from_the_last_epoch(lenet_run: Path, digits_dir: Path,
 # ---- fast: classes and heads, without TensorFlow ------------------------------------------------
 
 
-def test_classes_come_from_the_folder(tmp_path: Path) -> None:
-    """A `classes` param is set from the folders; anything else that disagrees is an error."""
-    from archcompiler.compile import Limits
-    from archcompiler.train.prepare import compile_for_data
-
-    names = ("a", "b", "c")
-    graph, c = compile_for_data(LENET, {}, names, "d", Limits())
-    assert graph.params["classes"] == 3 and c.units == 3
-    with pytest.raises(SpecError) as e:
-        compile_for_data(LENET, {"classes": "5"}, names, "d", Limits())
-    assert "3 class folders (a, b, c)" in str(e.value) and "has 5 units" in str(e.value)
-    fixed = write(tmp_path, """
-        archspec: 1
-        name: fixed
-        input: {shape: [8, 8, 1]}
-        backbone: [{flatten: {}}]
-        head: [{dense: {units: 10, activation: softmax, name: out}}]
-    """)  # fmt: skip
-    with pytest.raises(SpecError, match=r"3 class folders .* has 10 units"):
-        compile_for_data(str(fixed), {}, names, "d", Limits())
-
-
 def test_a_feature_map_output_and_several_outputs_are_refused() -> None:
     with pytest.raises(SpecError, match="one vector of class scores"):
         Classifier.of_graph(compile_file(ROOT / "specs" / "vgg16.yaml", {"size": "32"}, head=False))
