@@ -6,7 +6,8 @@ import contextlib
 import os
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 _INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
@@ -35,30 +36,38 @@ def replacing(target: str, suffix: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def interrupts_handled_by(handler: Callable[[int, Any], None]) -> Iterator[dict[int, Any]]:
+    """`handler` answers SIGINT and SIGTERM in the block; the previous handlers (yielded) are
+    put back after it. Nothing is installed, and {} yielded, outside the main thread (where
+    Python's handlers never run) or when a handler was set outside Python (it could not be
+    put back)."""
+    previous = {s: signal.getsignal(s) for s in _INTERRUPTS}
+    try:
+        if any(h is None for h in previous.values()):
+            previous = {}
+        for s in previous:
+            signal.signal(s, handler)
+    except ValueError:  # not the main thread
+        previous = {}
+    try:
+        yield previous
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+@contextlib.contextmanager
 def _interrupts_deferred() -> Iterator[None]:
     """SIGINT and SIGTERM that arrive in the block are handled when it ends, as they would have
     been. Python-level handlers, not a signal mask: with TensorFlow's threads running, a
     signal blocked in this thread is delivered to another one and still interrupts here."""
-    pending: list[tuple[int, object]] = []
-
-    def hold(signum: int, frame: object) -> None:
-        pending.append((signum, frame))
-
+    pending: list[tuple[int, Any]] = []
     try:
-        previous = {s: signal.getsignal(s) for s in _INTERRUPTS}
-        if any(h is None for h in previous.values()):  # a handler set outside Python: leave it
-            previous = {}
-        for s in previous:
-            signal.signal(s, hold)
-    except ValueError:  # not the main thread, where Python's handlers never run anyway
-        previous = {}
-    try:
-        yield
+        with interrupts_handled_by(lambda signum, frame: pending.append((signum, frame))) as old:
+            yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
         for signum, frame in pending:
-            handler = previous[signum]
+            handler = old[signum]
             if callable(handler):
                 handler(signum, frame)
             elif handler == signal.SIG_DFL:

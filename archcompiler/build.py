@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 from collections.abc import Iterator
 
-from .atomic import replacing
+from .atomic import interrupts_handled_by, replacing
 from .graph import Graph
 from .spec.errors import Location, SpecError
 from .summary import human_bytes
@@ -62,16 +61,8 @@ def _terminate_as_interrupt() -> Iterator[list[int]]:
         received.append(signum)
         raise KeyboardInterrupt
 
-    try:
-        previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGINT)}
-    except ValueError:  # not the main thread: nothing to install
+    with interrupts_handled_by(interrupt):
         yield received
-        return
-    try:
-        yield received
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def save_atomically(model: object, target: str) -> None:
