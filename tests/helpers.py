@@ -6,7 +6,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from archcompiler.cli import main
 from archcompiler.compile import Limits, compile_file
 from archcompiler.graph import Graph
 from archcompiler.spec.errors import Diagnostic, SpecError
@@ -29,4 +31,19 @@ def fails(tmp_path: Path, text: str, sets: dict | None = None, **kw) -> Diagnost
     return info.value.diagnostics[0]
 
 
-__all__ = ["Limits", "build", "fails", "write"]
+def run_cli(*args: object) -> tuple[int, str, str]:
+    """`archc ARGS…` in this process: (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def located_error(code: int, out: str, err: str, path: object, message: str) -> None:
+    """A user mistake about a file or folder: exit 1, `path:1:1: error: …` first on stderr,
+    nothing on stdout, no traceback."""
+    assert code == 1, (code, out, err)
+    assert err.startswith(f"{path}:1:1: error: "), err
+    assert message in err, err
+    assert "Traceback" not in err and out == "", (out, err)
+
+
+__all__ = ["Limits", "build", "fails", "located_error", "run_cli", "write"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import os
 import re
+import subprocess
+import sys
 import typing
 from typing import Any
 
@@ -575,9 +577,6 @@ def test_ops_that_stock_cpu_kernels_lack_still_run(tmp_path) -> None:
     dilated transposed conv; importing archcompiler turns on the oneDNN kernels, which run
     them (TensorFlow does so by default only on some CPUs). A fresh process with the variable
     unset, as a user's shell has it: a compiled spec with both ops predicts."""
-    import subprocess
-    import sys
-
     spec = tmp_path / "s.yaml"
     spec.write_text(
         "archspec: 1\nname: s\ninput: {shape: [11, 13, 2]}\nbackbone:\n"

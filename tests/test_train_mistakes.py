@@ -17,32 +17,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from archcompiler.cli import main
 from archcompiler.compile import Limits, compile_file
 from archcompiler.spec.errors import Location, SpecError
 from archcompiler.train.data import plan_data
 from archcompiler.train.head import Classifier
 from archcompiler.train.prepare import compile_for_data
 from tests.conftest import ROOT
-from tests.helpers import write
+from tests.helpers import located_error, run_cli, write
 
 LENET = str(ROOT / "specs" / "lenet5.yaml")
-
-
-def run(*args: object) -> tuple[int, str, str]:
-    """`archc ARGS…` in this process: (exit code, stdout, stderr)."""
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
-
-
-def located_error(code: int, out: str, err: str, path: object, message: str) -> None:
-    """A user mistake: exit 1, `path:1:1: error: …` first on stderr, nothing on stdout."""
-    assert code == 1, (code, out, err)
-    assert err.startswith(f"{path}:1:1: error: "), err
-    assert message in err, err
-    assert "Traceback" not in err and out == "", (out, err)
 
 
 def placeholder_folder(root: Path, counts: dict[str, int]) -> Path:
@@ -117,7 +101,7 @@ def test_a_head_that_is_not_a_classifier_is_a_located_error(
     assert (location.path, location.line) == (str(spec), 7)  # the head's line
     # and through the CLI: before any data is read into TensorFlow, nothing written
     data = placeholder_folder(tmp_path / "d", {"a": 3, "b": 3})
-    code, out, err = run("train", spec, "--data", data, "-o", tmp_path / "run")
+    code, out, err = run_cli("train", spec, "--data", data, "-o", tmp_path / "run")
     assert code == 1 and err.startswith(f"{spec}:7:") and message in err, err
     assert "Traceback" not in err and out == ""
     assert not (tmp_path / "run").exists()
@@ -142,7 +126,7 @@ def test_set_classes_that_disagrees_with_the_folder_is_an_error_at_the_folder(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     data = placeholder_folder(tmp_path / "d", {"a": 3, "b": 3, "c": 3})
-    code, out, err = run("train", LENET, "--data", data, "--set", "classes=5")
+    code, out, err = run_cli("train", LENET, "--data", data, "--set", "classes=5")
     located_error(code, out, err, data, "3 class folders (a, b, c)")
     assert "has 5 units" in err
     fixed = write(tmp_path, """
@@ -152,7 +136,7 @@ def test_set_classes_that_disagrees_with_the_folder_is_an_error_at_the_folder(
         backbone: [{flatten: {}}]
         head: [{dense: {units: 10, activation: softmax, name: out}}]
     """, "fixed.yaml")  # fmt: skip
-    code, out, err = run("train", fixed, "--data", data)
+    code, out, err = run_cli("train", fixed, "--data", data)
     located_error(code, out, err, data, "3 class folders (a, b, c) but the output 'out' has 10")
     assert not (tmp_path / "runs").exists()
 
@@ -198,9 +182,9 @@ def test_data_mistakes_are_located_and_leave_no_run_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the default run directory would be ./runs/lenet5-1
     for args, path, message in _data_cases(tmp_path):
-        code, out, err = run("train", LENET, "--data", *args, "-o", tmp_path / "run")
+        code, out, err = run_cli("train", LENET, "--data", *args, "-o", tmp_path / "run")
         located_error(code, out, err, path, message)
-        code, out, err = run("train", LENET, "--data", *args)  # and with the default run dir
+        code, out, err = run_cli("train", LENET, "--data", *args)  # and with the default run dir
         located_error(code, out, err, path, message)
     assert not (tmp_path / "run").exists() and not (tmp_path / "runs").exists()
 
@@ -210,12 +194,12 @@ def test_no_class_folders_says_what_it_found(tmp_path: Path) -> None:
     loose.mkdir()
     for name in ("a.png", "b.JPG", "c.txt"):
         (loose / name).write_bytes(b"")
-    code, out, err = run("train", LENET, "--data", loose)
+    code, out, err = run_cli("train", LENET, "--data", loose)
     located_error(code, out, err, loose, "no class folders")
     assert "note: it holds 2 images directly; put them in one folder per class" in err, err
     empty = tmp_path / "empty"
     empty.mkdir()
-    code, out, err = run("train", LENET, "--data", empty)
+    code, out, err = run_cli("train", LENET, "--data", empty)
     located_error(code, out, err, empty, "no class folders")
     assert "note: expected one folder per class" in err, err
 
@@ -237,7 +221,7 @@ def test_a_train_and_val_layout_is_detected(tmp_path: Path) -> None:
 
 def test_val_split_and_val_together_are_a_usage_error(tmp_path: Path) -> None:
     data = placeholder_folder(tmp_path / "d", {"a": 3, "b": 3})
-    code, _, err = run("train", LENET, "--data", data, "--val", data, "--val-split", "0.1",
+    code, _, err = run_cli("train", LENET, "--data", data, "--val", data, "--val-split", "0.1",
                          "-o", tmp_path / "run")  # fmt: skip
     assert code == 2 and "give --val-split or --val, not both" in err, err
     assert "Traceback" not in err and not (tmp_path / "run").exists()
@@ -256,7 +240,7 @@ def test_an_unreadable_folder_is_a_located_error(tmp_path: Path, which: str) -> 
     locked = data if which == "root" else data / "b"
     _chmod_000(locked)
     try:
-        code, out, err = run("train", LENET, "--data", data, "-o", tmp_path / "run")
+        code, out, err = run_cli("train", LENET, "--data", data, "-o", tmp_path / "run")
     finally:
         locked.chmod(stat.S_IRWXU)
     located_error(code, out, err, locked, "cannot read this folder: Permission denied")
@@ -278,7 +262,7 @@ def test_an_unreadable_folder_even_as_root(
         return scandir(path)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "scandir", refusing)
-    code, out, err = run("train", LENET, "--data", data, "-o", tmp_path / "run")
+    code, out, err = run_cli("train", LENET, "--data", data, "-o", tmp_path / "run")
     located_error(code, out, err, locked, "cannot read this folder: Permission denied")
     assert not (tmp_path / "run").exists()
 
@@ -324,13 +308,13 @@ def test_an_existing_run_directory_is_refused_without_force(
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "notes.txt").write_text("mine")
-    code, out, err = run("train", LENET, "--data", data, "-o", taken)
+    code, out, err = run_cli("train", LENET, "--data", data, "-o", taken)
     located_error(code, out, err, taken, "the run directory already exists")
     assert "--force" in err and "--resume" in err
     assert [p.name for p in taken.iterdir()] == ["notes.txt"]
     a_file = tmp_path / "file"
     a_file.write_text("x")
-    code, _, err = run("train", LENET, "--data", data, "-o", a_file)  # click refuses it
+    code, _, err = run_cli("train", LENET, "--data", data, "-o", a_file)  # click refuses it
     assert code == 2 and "is a file" in err and "Traceback" not in err, err
 
 
@@ -338,16 +322,16 @@ def test_resume_mistakes(tmp_path: Path) -> None:
     data = placeholder_folder(tmp_path / "d", {"a": 3, "b": 3})
     no_run = tmp_path / "no_run"
     no_run.mkdir()
-    code, out, err = run("train", LENET, "--data", data, "--resume", no_run)
+    code, out, err = run_cli("train", LENET, "--data", data, "--resume", no_run)
     located_error(code, out, err, no_run, "cannot resume: no run.json here")
     for extra in (["-o", tmp_path / "other"], ["--force"]):
-        code, _, err = run("train", LENET, "--data", data, "--resume", no_run, *extra)
+        code, _, err = run_cli("train", LENET, "--data", data, "--resume", no_run, *extra)
         assert code == 2 and "--resume continues its own directory" in err, err
     assert not (tmp_path / "other").exists()
 
 
 def test_a_single_class_folder_says_two_classes_are_needed(tmp_path: Path) -> None:
     data = placeholder_folder(tmp_path / "d", {"only": 3})
-    code, out, err = run("train", LENET, "--data", data, "-o", tmp_path / "run")
+    code, out, err = run_cli("train", LENET, "--data", data, "-o", tmp_path / "run")
     located_error(code, out, err, data, "1 class folder ('only'): a classifier needs at least two")
     assert not (tmp_path / "run").exists()

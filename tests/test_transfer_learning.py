@@ -13,20 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from archcompiler.cli import main
 from archcompiler.compile import compile_file
 from tests.conftest import ROOT
 from tests.digits import write_digits
+from tests.helpers import run_cli
 
 TRANSFER = str(ROOT / "specs" / "vgg16_transfer.yaml")
 SMALL = {"size": "32"}
-
-
-def run(*args: object) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +77,7 @@ def runs(two_digits: Path, backbone_weights: Path, tmp_path_factory: pytest.Temp
     out = {}
     for kind, extra in (("plain", ()), ("features", ("--cache-features",))):
         run_dir = tmp_path_factory.mktemp(kind) / "run"
-        code, stdout, err = run(
+        code, stdout, err = run_cli(
             "train", TRANSFER, "--set", "size=32", "--data", two_digits, "-o", run_dir,
             "--weights", backbone_weights, "--epochs", 2, "--lr", "0.01", "-q", *extra,
         )  # fmt: skip
@@ -160,7 +154,7 @@ def test_weights_from_an_unrelated_model_are_refused(tmp_path: Path, two_digits:
     other = tmp_path / "lenet.keras"
     build_model(compile_file(ROOT / "specs" / "lenet5.yaml")).save(other)
     keras.backend.clear_session()
-    code, _, err = run("train", TRANSFER, "--set", "size=32", "--data", two_digits,
+    code, _, err = run_cli("train", TRANSFER, "--set", "size=32", "--data", two_digits,
                        "-o", tmp_path / "run", "--weights", other)  # fmt: skip
     assert code == 1 and err.startswith(f"{other}:1:1: error: cannot load these weights"), err
     assert not (tmp_path / "run").exists()  # a run that failed before its first epoch
