@@ -142,6 +142,8 @@ def test_missing_weights_file_is_a_located_error(tmp_path) -> None:
     assert f"{tmp_path / 'nope.h5'}:1:1: error: weights file not found" in result.stderr
 
 
+# Keras warns for each container of the wrong file it cannot match before it refuses the file.
+@pytest.mark.filterwarnings("ignore:Skipping nested container:UserWarning")
 def test_weights_that_do_not_fit_are_a_located_error(tmp_path) -> None:
     from archcompiler.backends.keras import build_model
 

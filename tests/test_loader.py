@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archcompiler.spec.errors import SpecError
-from archcompiler.spec.loader import MAX_FILE_BYTES, load_bytes, load_file, load_text
+from archcompiler.spec.loader import (
+    LOADER,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    PURE_LOADER,
+    load_bytes,
+    load_file,
+    load_text,
+)
 
 
 def only_error(text: str | bytes) -> tuple[int, int, str]:
@@ -67,6 +80,88 @@ def test_billion_laughs_is_refused() -> None:
 def test_deep_nesting_is_refused_without_recursion() -> None:
     _, _, msg = only_error("a: " + "[" * 10_000 + "]" * 10_000)
     assert "nesting is deeper" in msg
+
+
+class FlowLimitedLoader(PURE_LOADER):  # type: ignore[misc, valid-type]
+    """A parser with a nesting limit of its own in the scanner, as libyaml 0.2.6 has (1,000):
+    the scanner reads ahead of the events it has delivered, so the limit can fire first."""
+
+    limit = 1000
+
+    def fetch_flow_collection_start(self, token_class: type) -> None:
+        if self.flow_level + 1 >= self.limit:
+            raise yaml.scanner.ScannerError(
+                None, None, "exceeded maximum nesting depth", self.get_mark()
+            )
+        super().fetch_flow_collection_start(token_class)
+
+
+def outcome(text: str, loader: type = LOADER) -> object:
+    """What loading gives: the data, or each error's line, column and message. The words of a
+    YAML library's own syntax errors differ between libyaml and PyYAML (and between releases):
+    for those, what we promise is the line and our `invalid YAML` prefix."""
+    try:
+        return load_text(text, "t.yaml", loader=loader).data
+    except SpecError as e:
+        return [
+            (d.location.line, "invalid YAML")
+            if d.message.startswith("invalid YAML:")
+            else (d.location.line, d.location.col, d.message)
+            for d in e.diagnostics
+        ]
+
+
+N = 10_000
+DEEP = {  # text -> our refusal, as a parser without a limit of its own leads to it
+    "x: " + "[" * N + "]" * N: (1, 67, "nesting is deeper than 64 levels"),
+    "[" * 2000: (1, 65, "nesting is deeper than 64 levels"),
+    "x: " + "{a: " * N + "1" + "}" * N: (1, 256, "nesting is deeper than 64 levels"),
+    "x: " + "{" * N + "}" * N: (1, 5, "mapping keys must be plain scalars, not lists or mappings"),
+    "x:\n" + "- " * N + "1\n": (2, 127, "nesting is deeper than 64 levels"),
+    "a:\n  b:\n    - c: " + "[" * N + "]" * N: (3, 70, "nesting is deeper than 64 levels"),
+    "".join(" " * i + "a:\n" for i in range(200)): (65, 65, "nesting is deeper than 64 levels"),
+}
+
+
+@pytest.mark.parametrize(
+    "loader", [LOADER, PURE_LOADER, FlowLimitedLoader], ids=lambda c: c.__name__
+)
+@pytest.mark.parametrize("text", list(DEEP), ids=range(len(DEEP)))
+def test_our_nesting_bound_decides_whatever_the_parser_limits(text: str, loader: type) -> None:
+    assert outcome(text, loader) == [DEEP[text]]
+
+
+# Nesting built from every kind of collection YAML has, block ones first, with text around it.
+BLOCK = st.sampled_from(["- ", "k:\n"])
+FLOW = st.sampled_from(["[", "{a: ", "{", "[1, ", "{a: 1, b: "])
+
+
+@st.composite
+def nested(draw: st.DrawFn) -> str:
+    text, col = "", 0
+    for level in draw(st.lists(BLOCK, max_size=2 * MAX_DEPTH)):
+        col += 2 if level == "- " else 1
+        text += level if level == "- " else level + " " * col
+    flow = draw(st.lists(FLOW, max_size=3 * MAX_DEPTH))
+    text += "".join(flow) + "1" + "".join("]" if f[0] == "[" else "}" for f in reversed(flow))
+    return draw(st.sampled_from(["", "x:\n ", "doc: a [b] {c\nx:\n "])) + text + "\n"
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=nested(), limit=st.integers(MAX_DEPTH + 2, 1100))
+def test_the_parser_and_its_limits_never_change_the_outcome(text: str, limit: int) -> None:
+    """Any limit of the parser's own above our bound (libyaml 0.2.6: 1,000) leaves our outcome."""
+    limited = type("Limited", (FlowLimitedLoader,), {"limit": limit})
+    assert outcome(text, limited) == outcome(text, PURE_LOADER) == outcome(text, LOADER)
+
+
+HOSTILE = sorted((Path(__file__).parent / "hostile").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", HOSTILE, ids=lambda p: p.stem)
+def test_libyaml_and_the_pure_python_parser_agree_on_the_hostile_corpus(path: Path) -> None:
+    text = path.read_bytes().decode("utf-8", "replace")
+    assert outcome(text, LOADER) == outcome(text, PURE_LOADER)
 
 
 def test_large_files_are_refused(tmp_path) -> None:

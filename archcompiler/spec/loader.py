@@ -33,18 +33,20 @@ MAX_EXPANDED_NODES = 1_000_000  # YAML nodes, counting each alias as its whole s
 Path = tuple[Any, ...]
 Mark = tuple[int, int]  # 1-based (line, col)
 
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
-    """SafeLoader that also reads `1e-5` as a float (YAML 1.1 wants `1.0e-5`)."""
+def _reads_exponent_floats(base: type) -> type:
+    """A SafeLoader that also reads `1e-5` as a float (YAML 1.1 wants `1.0e-5`)."""
+    loader = type(f"_{base.__name__}", (base,), {})
+    loader.add_implicit_resolver(  # type: ignore[attr-defined]
+        "tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789")
+    )
+    return loader
 
 
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+PURE_LOADER = _reads_exponent_floats(yaml.SafeLoader)
+LOADER = _reads_exponent_floats(yaml.CSafeLoader) if yaml.__with_libyaml__ else PURE_LOADER
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "value")}
@@ -116,14 +118,41 @@ def load_bytes(raw: bytes, name: str = "<string>") -> Doc:
     return load_text(text.removeprefix("\ufeff"), name)
 
 
-def load_text(text: str, name: str = "<string>") -> Doc:
+def load_text(text: str, name: str = "<string>", *, loader: type = LOADER) -> Doc:
+    """Compose `text` with `loader` (libyaml's when PyYAML has it; `PURE_LOADER` gives the same
+    result, slower)."""
     doc = Doc(name, text, None)
     if not text.strip() or all(
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
         raise SpecError.at(Location(name), "file is empty; a spec starts with `archspec: 1`")
-    _Composer(doc).run()
+    try:
+        _Composer(doc, loader).run(text)
+    except _YAMLFailure as failure:
+        raise _our_bound_first(doc, loader, failure) from None
     return doc
+
+
+def _our_bound_first(doc: Doc, loader: type, failure: _YAMLFailure) -> SpecError:
+    """The error to report for a YAML library's refusal at offset `failure.index`.
+
+    A parser may refuse a document for limits of its own before our composer has seen the events
+    in front of the refusal: libyaml 0.2.6 stops at 1,000 nested flow collections, and its scanner
+    reads up to 1,024 characters ahead of the last event it delivered, so in `[[[[…` its limit
+    fires long before we see depth 65. When the text in front of the refusal opens enough flow
+    collections for nesting to be the cause, we compose just that text: whatever our composer
+    refuses there (our depth bound, a collection used as a key) is what a parser without such a
+    limit leads to, at the same line and column, in the same words.
+    """
+    head = doc.text[: failure.index]
+    if head.count("[") + head.count("{") > MAX_DEPTH:
+        try:
+            _Composer(Doc(doc.path, doc.text, None), loader).run(head, collected=False)
+        except SpecError as ours:
+            return ours
+        except _YAMLFailure:  # the library refuses the head too: its own words stand
+            pass
+    return failure.error
 
 
 @dataclass
@@ -140,11 +169,19 @@ class _Frame:
 _NO_KEY = object()
 
 
+class _YAMLFailure(Exception):
+    """The YAML library refused the text at character `index`; `error` says so, located."""
+
+    def __init__(self, error: SpecError, index: int) -> None:
+        self.error, self.index = error, index
+
+
 class _Composer:
     """Builds plain data from parser events, iteratively (no recursion on user input)."""
 
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, doc: Doc, loader: type = LOADER) -> None:
         self.doc = doc
+        self.loader = loader
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.aliases = 0
         self.expanded = 0
@@ -156,15 +193,19 @@ class _Composer:
     def note(self, mark: Mark, message: str) -> None:
         self.errors.append(Diagnostic(self.doc._loc(mark), message))
 
-    def run(self) -> None:
-        loader = _Loader(self.doc.text)
+    def run(self, text: str, *, collected: bool = True) -> None:
+        """Compose `text` (the document's text, or the part of it in front of a refusal); the
+        mistakes collected on the way (duplicate keys) are raised at the end if `collected`."""
+        loader = None
         try:
+            loader = self.loader(text)  # PyYAML's own reader checks the characters here
             self._compose(loader)
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             problem = e.problem or e.context or "invalid YAML"
-            raise self.fail(where, f"invalid YAML: {problem}") from None
+            error = self.fail(where, f"invalid YAML: {problem}")
+            raise _YAMLFailure(error, mark.index if mark else len(text)) from None
         except yaml.reader.ReaderError as e:  # a control character: locate it ourselves
             before = self.doc.text[: e.position]
             where = (before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
@@ -175,8 +216,9 @@ class _Composer:
         except yaml.YAMLError as e:
             raise self.fail((1, 1), f"invalid YAML: {e}") from None
         finally:
-            loader.dispose()
-        if self.errors:
+            if loader is not None:
+                loader.dispose()
+        if self.errors and collected:
             raise SpecError(self.errors)
 
     def _compose(self, loader: Any) -> None:
