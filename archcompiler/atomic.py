@@ -35,6 +35,13 @@ def replacing(target: str, suffix: str) -> Iterator[str]:
         raise
 
 
+def write_atomically(target: str, data: bytes | str) -> None:
+    """Write `data` (text as UTF-8) to `target` all or nothing; OSError as the system says."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    with replacing(target, ".tmp") as tmp, open(tmp, "wb") as f:
+        f.write(raw)
+
+
 @contextlib.contextmanager
 def interrupts_handled_by(handler: Callable[[int, Any], None]) -> Iterator[dict[int, Any]]:
     """`handler` answers SIGINT and SIGTERM in the block; the previous handlers (yielded) are

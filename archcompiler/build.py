@@ -4,37 +4,32 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .atomic import interrupts_handled_by, replacing
+from .backends import Backend, build_checked, get_backend
+from .errors import Location, SpecError
 from .graph import Graph
-from .spec.errors import Location, SpecError
 from .summary import human_bytes
 
 
 def build_and_save(graph: Graph, output: str | None, weights: str | None) -> Iterator[str]:
     """Build the model, check it against the Graph, load weights, save; yields report lines."""
-    from .backends import keras as backend  # the only TensorFlow import, and only here
-
-    model = backend.build_model(graph)
-    counts = backend.count_params(model)
-    if counts != (graph.trainable_params, graph.non_trainable_params):
-        raise RuntimeError(
-            f"Keras counts {counts} params (trainable, non-trainable) but the spec infers "
-            f"{(graph.trainable_params, graph.non_trainable_params)}"
-        )
+    backend = get_backend("keras")  # TensorFlow is imported here, and only here for `build`
+    model = build_checked(graph, backend)
     yield (
         f"Built Keras model '{model.name}': {len(model.layers):,} layers, "
-        f"{sum(counts):,} params — the same as inferred."
+        f"{graph.total_params:,} params — the same as inferred."
     )
     if weights is not None:
         yield load_weights_file(backend, model, weights)
     if output is not None:
-        save_atomically(model, output)
+        save_atomically(model, output, backend.save_model)
         yield f"Wrote {output} ({human_bytes(os.path.getsize(output))})."
 
 
-def load_weights_file(backend: object, model: object, path: str) -> str:
+def load_weights_file(backend: Backend, model: object, path: str) -> str:
     """Load `--weights` into `model`; a located error when the file cannot be used."""
     if not os.path.isfile(path):
         raise SpecError.at(Location(path), "weights file not found")
@@ -43,7 +38,7 @@ def load_weights_file(backend: object, model: object, path: str) -> str:
             Location(path), "weights must be a .weights.h5, a legacy .h5 or a .keras file"
         )
     try:
-        what = backend.load_weights(model, path)  # type: ignore[attr-defined]
+        what = backend.load_weights(model, path)
         return f"Loaded weights from {path} ({what})."
     except (ValueError, OSError, KeyError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -65,14 +60,20 @@ def _terminate_as_interrupt() -> Iterator[list[int]]:
         yield received
 
 
-def save_atomically(model: object, target: str) -> None:
-    """Write to a temporary file beside the target, then rename it over the target: the
-    target is either the old file or the complete new one, never a partial one."""
+def save_atomically(
+    model: Any, target: str, save: Callable[[Any, str], None] | None = None
+) -> None:
+    """Write `model` with `save` (a backend's `save_model`; default: Keras's `model.save`) to a
+    temporary file beside the target, then rename it over the target: the target is either the
+    old file or the complete new one, never a partial one."""
     directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
         raise SpecError.at(Location(target), f"no such directory: {directory}")
     # the handlers first: a SIGTERM from the moment the temporary file exists unwinds and removes it
     with _terminate_as_interrupt() as received, replacing(target, ".keras") as tmp:
-        model.save(tmp)  # type: ignore[attr-defined]
+        if save is None:
+            model.save(tmp)
+        else:
+            save(model, tmp)
         if received:  # interrupted, though the saver carried on
             raise KeyboardInterrupt

@@ -17,8 +17,8 @@ from typing import Any
 import click
 
 from .compile import Limits, compile_file
+from .errors import SpecError
 from .graph import Graph
-from .spec.errors import SpecError
 from .train.data import PREPROCESS
 
 
@@ -59,6 +59,30 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
         "--set", "sets", multiple=True, metavar="KEY=VALUE",
         help="Override a param of the spec (typed by its default). Repeatable.",
     )(f)  # fmt: skip
+
+
+def _no_head(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--no-head", is_flag=True, help="Leave out the head (classifier).")(f)
+
+
+def _depth(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--depth N: fold blocks nested deeper than N into one `what` (row, node)."""
+    return click.option(
+        "--depth", type=click.IntRange(0), default=None,
+        help=f"Fold blocks nested deeper than N into one {what} (0: top-level blocks only).",
+    )  # fmt: skip
+
+
+def _output(help: str, *, required: bool = False, **kwargs: Any) -> Callable[..., Any]:
+    """-o/--output FILE (a directory where `kwargs` say so)."""
+    kwargs.setdefault("type", click.Path(dir_okay=False))
+    return click.option("-o", "--output", required=required, default=None, help=help, **kwargs)
+
+
+def _format(*choices: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--format", "fmt", type=click.Choice(list(choices)), default=choices[0], show_default=True
+    )
 
 
 def _reports_errors(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -126,20 +150,9 @@ def check(specs: tuple[str, ...], sets: tuple[str, ...], max_params: int, max_no
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @_common
-@click.option(
-    "--depth",
-    type=click.IntRange(0),
-    default=None,
-    help="Fold blocks nested deeper than N into one row (0: top-level blocks only).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "markdown"]),
-    default="table",
-    show_default=True,
-)
-@click.option("--no-head", is_flag=True, help="Leave out the head (classifier).")
+@_depth("row")
+@_format("table", "json", "markdown")
+@_no_head
 @_reports_errors
 def summary(spec: str, sets: tuple[str, ...], max_params: int, max_nodes: int,
             depth: int | None, fmt: str, no_head: bool) -> None:  # fmt: skip
@@ -157,15 +170,9 @@ def summary(spec: str, sets: tuple[str, ...], max_params: int, max_nodes: int,
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the model to FILE.keras (atomically: all or nothing).",
-)
+@_output("Write the model to FILE.keras (atomically: all or nothing).")
 @_common
-@click.option("--no-head", is_flag=True, help="Leave out the head (classifier).")
+@_no_head
 @click.option(
     "--weights",
     type=click.Path(dir_okay=False),
@@ -193,21 +200,10 @@ def build(spec: str, output: str | None, sets: tuple[str, ...], max_params: int,
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    required=True,
-    help="FILE.dot, FILE.svg or FILE.png (SVG and PNG need Graphviz's `dot`).",
-)
+@_output("FILE.dot, FILE.svg or FILE.png (SVG and PNG need Graphviz's `dot`).", required=True)
 @_common
-@click.option(
-    "--depth",
-    type=click.IntRange(0),
-    default=None,
-    help="Fold blocks nested deeper than N into one node (0: top-level blocks only).",
-)
-@click.option("--no-head", is_flag=True, help="Leave out the head (classifier).")
+@_depth("node")
+@_no_head
 @_reports_errors
 def graph(spec: str, output: str, sets: tuple[str, ...], max_params: int, max_nodes: int,
           depth: int | None, no_head: bool) -> None:  # fmt: skip
@@ -224,10 +220,7 @@ def graph(spec: str, output: str, sets: tuple[str, ...], max_params: int, max_no
 
 def _reads_a_trained_model(f: Callable[..., Any]) -> Callable[..., Any]:
     """--preprocess and --format, shared by evaluate and predict."""
-    f = click.option(
-        "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-        show_default=True,
-    )(f)  # fmt: skip
+    f = _format("table", "json")(f)
     return click.option(
         "--preprocess", type=click.Choice(list(PREPROCESS)), default=None,
         help="Pixel preprocessing [default: the run's (run.json beside MODEL), else unit].",
@@ -263,14 +256,7 @@ def _echo_report(lines: Iterable[str]) -> None:
     type=click.Path(readable=False),  # our scan says what is wrong with it, located
     help="Image folder: DIR/<class>/*.jpg|png…, or DIR/train + DIR/val (or test).",
 )
-@click.option(
-    "-o",
-    "--output",
-    "run_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Run directory (default: runs/<spec name>-N).",
-)
+@_output("Run directory (default: runs/<spec name>-N).", type=click.Path(file_okay=False))
 @click.option(
     "--epochs",
     type=click.IntRange(1, 100_000),
@@ -352,7 +338,7 @@ def _echo_report(lines: Iterable[str]) -> None:
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=1337, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="One line per epoch, no progress bars.")
 @_reports_errors
-def train(spec: str, data: str, run_dir: str | None, epochs: int, batch_size: int,
+def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int,
           lr: float | None, optimizer: str, val_split: float | None, val_dir: str | None,
           augment: bool, preprocess: str, sets: tuple[str, ...], max_params: int,
           max_nodes: int, weights: str | None, cache_features: bool, resume: str | None,
@@ -366,6 +352,7 @@ def train(spec: str, data: str, run_dir: str | None, epochs: int, batch_size: in
         raise click.UsageError("give --val-split or --val, not both")
     if cache_features and augment:
         raise click.UsageError("--cache-features runs the backbone once, so no --augment")
+    run_dir = output
     if resume is not None and (force or run_dir is not None):
         raise click.UsageError("--resume continues its own directory: no -o or --force")
     if tensorboard and importlib.util.find_spec("tensorboard") is None:
@@ -459,13 +446,7 @@ def predict(model: str, images: tuple[str, ...], top: int, preprocess: str | Non
 
 
 @main.command()
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the schema to FILE instead of printing it.",
-)
+@_output("Write the schema to FILE (atomically) instead of printing it.")
 @_reports_errors
 def schema(output: str | None) -> None:
     """Print the JSON Schema of the spec language (for editors: yaml-language-server)."""
@@ -474,10 +455,20 @@ def schema(output: str | None) -> None:
     text = schema_text()
     if output is None:
         click.echo(text, nl=False)
-    else:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
-        click.echo(f"Wrote {output}")
+        return
+    _write_file(output, text)
+    click.echo(f"Wrote {output}")
+
+
+def _write_file(path: str, text: str) -> None:
+    """All or nothing; a failure of the file system is the user's to fix, so exit 1."""
+    from .atomic import write_atomically
+    from .errors import Location
+
+    try:
+        write_atomically(path, text)
+    except OSError as e:
+        raise SpecError.at(Location(path), f"cannot write this file: {e.strerror or e}") from None
 
 
 @main.command()
@@ -491,6 +482,35 @@ def blocks(name: str | None) -> None:
         click.echo(overview() if name is None else describe(name))
     except LookupError as e:  # an unknown name, with a suggestion
         raise click.ClickException(str(e.args[0])) from None
+
+
+@main.command()
+@click.option("--write", "write_dir", type=click.Path(file_okay=False), default=None,
+              help="Write ops.md, blocks.md and zoo.md into DIR.")  # fmt: skip
+@click.option("--check", "check_dir", type=click.Path(file_okay=False), default=None,
+              help="Exit 1 if the docs in DIR are stale.")  # fmt: skip
+@_reports_errors
+def docs(write_dir: str | None, check_dir: str | None) -> None:
+    """Generate the reference docs (ops, blocks, zoo) from the models: `--write docs`."""
+    from pathlib import Path
+
+    from .reference import generated_docs, stale_docs
+
+    if (write_dir is None) == (check_dir is None):
+        raise click.UsageError("give --write DIR or --check DIR")
+    if check_dir is not None:
+        stale = stale_docs(Path(check_dir))
+        for name in stale:
+            click.echo(f"{Path(check_dir) / name} is stale", err=True)
+        if stale:
+            click.echo("regenerate: archc docs --write docs", err=True)
+            sys.exit(1)
+        return
+    os.makedirs(write_dir, exist_ok=True)  # type: ignore[arg-type]
+    for name, text in generated_docs().items():
+        target = os.path.join(write_dir, name)  # type: ignore[arg-type]
+        _write_file(target, text)
+        click.echo(f"wrote {target}")
 
 
 if __name__ == "__main__":  # pragma: no cover

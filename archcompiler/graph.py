@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import Location
 from .ops.base import Op, Shape
-from .spec.errors import Location
 
 
 @dataclass(slots=True)

@@ -31,69 +31,15 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_jso
 from pydantic_core import SchemaValidator
 
 from .blocks import BLOCKS
+from .grammar import EXPRESSION_REF, NAME_PATTERN, NODE_NAME_PATTERN, STRUCTURAL, STRUCTURAL_KEYS
 from .ops import OPS
-from .spec.model import NAME_PATTERN, NODE_NAME_PATTERN, PARAM_TYPES, BlockDef, SpecFile
-from .spec.validate import MAX_REPEAT, STRUCTURAL
+from .spec.model import PARAM_TYPES, SpecFile
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 DEFS = "#/definitions/"
-EXPR = {"$ref": DEFS + "expression"}
+EXPR = EXPRESSION_REF
+assert EXPR["$ref"].startswith(DEFS)
 _ANNOTATIONS = ("title", "description", "default", "examples")
-
-# Descriptions of file-level keys whose model field has none (the model's own wins).
-_FILE_KEYS = {
-    SpecFile: {
-        "name": "the network's name: letters, digits and _",
-        "doc": "free text about the network, shown in summaries",
-        "params": "named values for $expressions, overridable with `--set name=value`",
-        "input": "the model input: `{shape: [H, W, C]}` without the batch dimension",
-        "inputs": "several model inputs, each `{name: …, shape: […]}`; give `input` or `inputs`",
-        "backbone": "the feature extractor: a list of nodes, each taking the one above by default",
-        "head": "the classifier: a list of nodes after the backbone (dropped by --no-head)",
-        "outputs": "names of the model's output nodes (default: the last node)",
-        "blocks": "blocks written in YAML, used like built-in blocks: name → definition",
-        "freeze": "non-trainable layers: `backbone`, `all`, or a list of node and block names",
-    },
-    BlockDef: {
-        "doc": "what the block does (shown by tools)",
-        "params": "the block's parameters: `filters: int` (required), `strides: 1` (a "
-        "default, typed by it) or `{type, default, doc}`",
-        "inputs": "names of the block's inputs inside its body (several: use it with "
-        "`from: [a, b]`)",
-        "body": "the block's nodes; `from: input` (or a name from `inputs`) takes its input",
-        "output": "the node whose output is the block's (default: the last node of the body)",
-    },
-}
-
-_STRUCTURAL_DOCS = {
-    "name": {
-        "title": "name",
-        "description": "The Keras layer name (or the block prefix); unique. Unnamed nodes get "
-        "`op`, `op_1`, `op_2`… as Keras does.",
-        "anyOf": [{"type": "string", "pattern": NODE_NAME_PATTERN}, EXPR],
-    },
-    "from": {
-        "title": "from",
-        "description": "The input: one node name or a list of names (default: the node above). "
-        "Only nodes above may be named; `input` is the model's (in a block: the block's) input.",
-        "anyOf": [
-            {"type": "string", "pattern": "^[^$]"},
-            {"type": "array", "items": {"type": "string", "pattern": "^[^$]"}, "minItems": 1},
-        ],
-    },
-    "repeat": {
-        "title": "repeat",
-        "description": f"Place the node n times (1–{MAX_REPEAT:,}), each feeding the next: blocks "
-        "give NAME_block1 … NAME_blockN, ops NAME_1 … NAME_N.",
-        "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_REPEAT}, EXPR],
-    },
-    "when": {
-        "title": "when",
-        "description": "Place the node only when true, e.g. `when: $aux` for optional parts.",
-        "anyOf": [{"type": "boolean"}, EXPR],
-    },
-}
-assert set(_STRUCTURAL_DOCS) == set(STRUCTURAL)
 
 # No title or description: editors would show them beside every argument's own on hover.
 _EXPRESSION = {
@@ -236,10 +182,6 @@ def _node_form(args: JsonSchemaValue, model: Any, what: str) -> JsonSchemaValue:
     return out
 
 
-def _describe(prop: JsonSchemaValue, text: str) -> None:
-    prop.setdefault("description", text)
-
-
 def _set_items(prop: JsonSchemaValue, items: JsonSchemaValue) -> None:
     """Give the array in `prop` (itself or a branch of its anyOf) the item schema `items`."""
     for s in [prop, *prop.get("anyOf", [])]:
@@ -270,7 +212,10 @@ def spec_schema() -> dict[str, Any]:
     renames = {"BranchItem": "branchItem", "BlockDef": "blockDef", "InputDef": "inputDef",
                "ParamDecl": "paramDecl"}  # fmt: skip
     defs: dict[str, Any] = {"expression": _EXPRESSION}
-    defs.update({f"key.{k}": v for k, v in _STRUCTURAL_DOCS.items()})
+    defs.update(
+        {f"key.{k.key}": {"title": k.key, "description": k.description, **k.schema}
+         for k in STRUCTURAL_KEYS}
+    )  # fmt: skip
     defs.update(_op_and_block_defs(pyd, {m: _ref_name(refs, m) for m in models}, renames))
     defs.update(_node_defs())
     spec = _file_schema(pyd, _ref_name(refs, SpecFile))
@@ -379,8 +324,6 @@ def _file_schema(pyd: dict[str, Any], spec_ref: str) -> dict[str, Any]:
     """SpecFile's own schema (taken out of `pyd`) and BlockDef's, with node lists and params."""
     node_list = {"$ref": DEFS + "node"}
     block_def = pyd["BlockDef"]
-    for key, text in _FILE_KEYS[BlockDef].items():
-        _describe(block_def["properties"][key], text)
     _set_items(block_def["properties"]["body"], node_list)
     for decl in block_def["properties"]["params"].get("patternProperties", {}).values():
         decl.pop("$ref", None)
@@ -393,8 +336,6 @@ def _file_schema(pyd: dict[str, Any], spec_ref: str) -> dict[str, Any]:
         ]  # fmt: skip
     spec = pyd.pop(spec_ref)
     props = spec["properties"]
-    for key, text in _FILE_KEYS[SpecFile].items():
-        _describe(props[key], text)
     for key in ("backbone", "head"):
         _set_items(props[key], node_list)
     for value in props["params"].get("patternProperties", {}).values():

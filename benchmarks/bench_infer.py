@@ -45,8 +45,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from archcompiler import compile as compile_mod
 from archcompiler.compile import Limits, compile_file
+from archcompiler.errors import SpecError
 from archcompiler.spec import loader
-from archcompiler.spec.errors import SpecError
 from archcompiler.spec.loader import load_file
 
 LIMITS = Limits(max_nodes=50_000)

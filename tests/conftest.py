@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from archcompiler.zoo import zoo_specs
+
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+SPECS = zoo_specs()
 
 settings.register_profile(
     "ci", max_examples=200, derandomize=True, deadline=None,

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from archcompiler.cli import main
 from archcompiler.compile import Limits, compile_file
+from archcompiler.errors import Diagnostic, SpecError
 from archcompiler.graph import Graph
-from archcompiler.spec.errors import Diagnostic, SpecError
 
 
 def write(tmp_path: Path, text: str, name: str = "spec.yaml") -> Path:

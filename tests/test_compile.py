@@ -241,7 +241,7 @@ def test_extends_cycle_is_refused(tmp_path) -> None:
     write(tmp_path, "archspec: 1\nname: a\nextends: b.yaml\n", "a.yaml")
     write(tmp_path, "archspec: 1\nname: b\nextends: a.yaml\n", "b.yaml")
     from archcompiler.compile import compile_file
-    from archcompiler.spec.errors import SpecError
+    from archcompiler.errors import SpecError
 
     with pytest.raises(SpecError) as info:
         compile_file(tmp_path / "a.yaml")

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from archcompiler.compile import compile_file
-from archcompiler.spec.errors import SpecError
+from archcompiler.errors import SpecError
 from archcompiler.spec.loader import load_text
 from archcompiler.spec.model import SpecFile
 from tests.conftest import ROOT

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from archcompiler.compile import Limits, compile_file
+from archcompiler.errors import Diagnostic, SpecError
 from archcompiler.graph import Graph
-from archcompiler.spec.errors import Diagnostic, SpecError
 from archcompiler.spec.loader import MAX_EXPANDED_NODES, MAX_FILE_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent

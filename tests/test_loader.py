@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archcompiler.spec.errors import SpecError
+from archcompiler.errors import SpecError
 from archcompiler.spec.loader import (
     LOADER,
     MAX_DEPTH,

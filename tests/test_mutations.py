@@ -38,7 +38,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from archcompiler.compile import compile_file
-from archcompiler.spec.errors import SpecError
+from archcompiler.errors import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
 ZOO = sorted((ROOT / "specs").glob("*.yaml"))

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from archcompiler.backends.keras_layers import EMITTERS, keras_layer
 from archcompiler.ops import OPS, Inferred, ShapeError
 from archcompiler.ops.base import ActivationName, Tensor
 
@@ -191,7 +192,7 @@ CASES: dict[str, list[tuple[Args, Shapes]]] = {
     ],
 }
 
-# The Keras layer class of each op; checked against the op's `keras_layer` too.
+# The Keras layer class of each op; checked against the Keras backend's table too.
 KERAS_CLASS = {
     "conv": "Conv2D", "depthwise_conv": "DepthwiseConv2D", "separable_conv": "SeparableConv2D",
     "conv_transpose": "Conv2DTranspose", "dense": "Dense", "dropout": "Dropout",
@@ -278,9 +279,13 @@ def test_every_op_has_cases() -> None:
     assert set(KERAS_CLASS) == set(OPS)
 
 
+def test_the_keras_emitter_table_has_the_op_tables_keys() -> None:
+    assert set(EMITTERS) == set(OPS)
+
+
 @pytest.mark.parametrize("kind", sorted(OPS))
 def test_keras_layer_attribute(kind: str) -> None:
-    assert OPS[kind].keras_layer == KERAS_CLASS[kind]
+    assert keras_layer(kind) == KERAS_CLASS[kind]
     assert OPS[kind].kind == kind
     assert OPS[kind].summary(), f"op '{kind}' needs a docstring"
 
@@ -534,7 +539,7 @@ def test_invalid_arguments(kind: str, args: Args) -> None:
 
 
 def test_unknown_argument_suggests_a_fix() -> None:
-    from archcompiler.spec.errors import SpecError
+    from archcompiler.errors import SpecError
     from archcompiler.spec.loader import load_text
     from archcompiler.spec.validate import check_file
 

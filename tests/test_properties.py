@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 
 from archcompiler.blocks import BLOCKS
 from archcompiler.compile import compile_file
+from archcompiler.errors import SpecError
 from archcompiler.graph import Graph
 from archcompiler.ops import OPS, Inferred, ShapeError
-from archcompiler.spec.errors import SpecError
 from archcompiler.summary import to_json
 from tests.strategies import (
     BLOCK_STRATEGIES,

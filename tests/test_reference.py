@@ -10,15 +10,16 @@ import pytest
 from click.testing import CliRunner
 
 from archcompiler import reference
+from archcompiler.backends.keras_layers import keras_layer
 from archcompiler.blocks import BLOCKS
 from archcompiler.cli import main
 from archcompiler.compile import compile_file
 from archcompiler.ops import OPS
-from archcompiler.spec.validate import STRUCTURAL
+from archcompiler.grammar import STRUCTURAL
 from tests.conftest import ROOT, SPECS
 
 ALL = [*OPS, *BLOCKS]
-REGENERATE = "python -m archcompiler.reference --write docs"
+REGENERATE = "archc docs --write docs"
 
 
 def example_of(text: str) -> str:
@@ -86,7 +87,7 @@ def test_describe_shows_every_argument_and_structural_key(name: str) -> None:
     for key in STRUCTURAL:
         assert re.search(rf"^  {key}\s", text, re.M), key
     if name in OPS:
-        assert f"keras.layers.{OPS[name].keras_layer}" in text
+        assert f"keras.layers.{keras_layer(name)}" in text
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -198,12 +199,15 @@ def test_zoo_depth_counts_conv_and_dense_layers() -> None:
     assert (depth["vgg16"], depth["densenet121"], depth["resnet50"]) == (16, 121, 54)
 
 
-def test_main_check_reports_stale_docs(tmp_path: Path, capsys) -> None:
-    assert reference.main(["--write", str(tmp_path)]) == 0
-    assert reference.main(["--check", str(tmp_path)]) == 0
+def test_main_check_reports_stale_docs(tmp_path: Path) -> None:
+    def docs(*args: str):
+        return CliRunner().invoke(main, ["docs", *args], catch_exceptions=False)
+
+    assert docs("--write", str(tmp_path)).exit_code == 0
+    assert docs("--check", str(tmp_path)).exit_code == 0
     (tmp_path / "zoo.md").write_text("old\n")
-    assert reference.main(["--check", str(tmp_path)]) == 1
-    assert REGENERATE in capsys.readouterr().err
+    assert docs("--check", str(tmp_path)).exit_code == 1
+    assert REGENERATE in docs("--check", str(tmp_path)).output
 
 
 # --- small pieces -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from archcompiler.cli import main
 from archcompiler.ops import OPS
 from archcompiler.schema import schema_text, spec_schema
 from archcompiler.spec.loader import load_file, load_text
-from archcompiler.spec.validate import STRUCTURAL
+from archcompiler.grammar import STRUCTURAL
 from tests.conftest import ROOT, SPECS
 
 COMMITTED = ROOT / "docs" / "archspec.schema.json"

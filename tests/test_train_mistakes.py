@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from archcompiler.compile import Limits, compile_file
-from archcompiler.spec.errors import Location, SpecError
+from archcompiler.errors import Location, SpecError
 from archcompiler.train.data import plan_data
 from archcompiler.train.head import Classifier
 from archcompiler.train.prepare import compile_for_data

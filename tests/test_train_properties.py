@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archcompiler.spec.errors import SpecError
+from archcompiler.errors import SpecError
 from archcompiler.train.data import IMAGE_EXTENSIONS, scan_folder
 from archcompiler.train.evaluate import _report
 

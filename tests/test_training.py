@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from archcompiler.compile import compile_file
-from archcompiler.spec.errors import SpecError
+from archcompiler.errors import SpecError
 from archcompiler.train.head import Classifier
 from tests.conftest import ROOT
 from tests.digits import write_digits

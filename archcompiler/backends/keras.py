@@ -1,4 +1,5 @@
-"""Graph → keras.Model: one core Keras layer per primitive node (DESIGN §2 step 4, §7).
+"""The Keras backend (the `Backend` contract of backends/__init__.py): Graph → keras.Model, one
+core Keras layer per primitive node.
 
 The only module that turns a Graph into Keras (TensorFlow is imported here and by the training
 commands in train/, never by check, summary, graph or schema). It never re-derives shapes: every
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ log off the terminal
@@ -20,77 +20,13 @@ import keras
 from keras import layers
 
 from ..graph import Graph, Node
-
-
-def _conv_args(a: Any) -> dict[str, Any]:
-    return {
-        "kernel_size": a.kernel, "strides": a.strides, "padding": a.padding,
-        "dilation_rate": a.dilation_rate, "use_bias": a.use_bias, "activation": a.activation,
-    }  # fmt: skip
-
-
-def _pool_args(a: Any) -> dict[str, Any]:
-    return {"pool_size": a.pool, "strides": a.strides or a.pool, "padding": a.padding}
-
-
-# One emitter per primitive op: its validated args → the Keras layer (named by the caller).
-EMITTERS: dict[str, Callable[[Any], dict[str, Any] | tuple[type, dict[str, Any]]]] = {
-    "conv": lambda a: (layers.Conv2D, {"filters": a.filters, "groups": a.groups, **_conv_args(a)}),
-    "depthwise_conv": lambda a: (
-        layers.DepthwiseConv2D, {"depth_multiplier": a.depth_multiplier, **_conv_args(a)},
-    ),
-    "separable_conv": lambda a: (
-        layers.SeparableConv2D,
-        {"filters": a.filters, "depth_multiplier": a.depth_multiplier, **_conv_args(a)},
-    ),
-    "conv_transpose": lambda a: (
-        layers.Conv2DTranspose,
-        {"filters": a.filters, "output_padding": a.output_padding, **_conv_args(a)},
-    ),
-    "dense": lambda a: (
-        layers.Dense, {"units": a.units, "use_bias": a.use_bias, "activation": a.activation},
-    ),
-    "dropout": lambda a: (layers.Dropout, {"rate": a.rate}),
-    "bn": lambda a: (
-        layers.BatchNormalization,
-        {"axis": -1, "epsilon": a.epsilon, "momentum": a.momentum, "center": a.center,
-         "scale": a.scale},
-    ),
-    "activation": lambda a: (layers.Activation, {"activation": a.activation}),
-    "relu": lambda a: (
-        layers.ReLU,
-        {"max_value": a.max_value, "negative_slope": a.negative_slope, "threshold": a.threshold},
-    ),
-    "relu6": lambda a: (layers.ReLU, {"max_value": 6.0}),
-    "leaky_relu": lambda a: (layers.LeakyReLU, {"negative_slope": a.negative_slope}),
-    "softmax": lambda a: (layers.Softmax, {"axis": a.axis}),
-    "sigmoid": lambda a: (layers.Activation, {"activation": "sigmoid"}),
-    "tanh": lambda a: (layers.Activation, {"activation": "tanh"}),
-    "max_pool": lambda a: (layers.MaxPooling2D, _pool_args(a)),
-    "avg_pool": lambda a: (layers.AveragePooling2D, _pool_args(a)),
-    "global_avg_pool": lambda a: (layers.GlobalAveragePooling2D, {"keepdims": a.keepdims}),
-    "global_max_pool": lambda a: (layers.GlobalMaxPooling2D, {"keepdims": a.keepdims}),
-    "zero_pad": lambda a: (layers.ZeroPadding2D, {"padding": a.padding}),
-    "crop": lambda a: (layers.Cropping2D, {"cropping": a.cropping}),
-    "flatten": lambda a: (layers.Flatten, {}),
-    "reshape": lambda a: (layers.Reshape, {"target_shape": tuple(a.target_shape)}),
-    "upsample": lambda a: (
-        layers.UpSampling2D, {"size": a.size, "interpolation": a.interpolation},
-    ),
-    "rescaling": lambda a: (layers.Rescaling, {"scale": a.scale, "offset": a.offset}),
-    "add": lambda a: (layers.Add, {}),
-    "subtract": lambda a: (layers.Subtract, {}),
-    "multiply": lambda a: (layers.Multiply, {}),
-    "average": lambda a: (layers.Average, {}),
-    "maximum": lambda a: (layers.Maximum, {}),
-    "minimum": lambda a: (layers.Minimum, {}),
-    "concat": lambda a: (layers.Concatenate, {"axis": a.axis}),
-}  # fmt: skip
+from .keras_layers import EMITTERS
 
 
 def make_layer(node: Node, dtype: str | None = None) -> keras.layers.Layer:
     """The Keras layer for one primitive node, named as the node."""
-    cls, kwargs = EMITTERS[node.op](node.args)
+    class_name, emit = EMITTERS[node.op]
+    cls, kwargs = getattr(layers, class_name), emit(node.args)
     if dtype is not None:
         kwargs["dtype"] = dtype
     layer = cls(name=node.name, **kwargs)
@@ -136,6 +72,11 @@ def load_weights(model: keras.Model, path: str) -> str:
         return "all layers"
     model.load_weights(path, by_name=True)
     return "layers by name"
+
+
+def save_model(model: keras.Model, path: str) -> None:
+    """Write the model as a `.keras` file (core layers only: plain Keras loads it)."""
+    model.save(path)
 
 
 def count_params(model: keras.Model) -> tuple[int, int]:

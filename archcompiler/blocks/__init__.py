@@ -1,7 +1,7 @@
 """Built-in blocks. Each block module is imported here, explicitly, to register it.
 
 A block is a pydantic params model with an `expand` method that places primitive ops through a
-`Builder` (see archcompiler.compile) and returns the name of its output node. Blocks never do
+`Builder` (blocks/base.py) and returns the name of its output node. Blocks never do
 shape arithmetic of their own: they ask the builder for the shapes of what they placed.
 """
 

@@ -1,14 +1,36 @@
-"""The base of built-in blocks and their registry."""
+"""The base of built-in blocks, their registry, and the contract they expand through.
+
+A block depends on the `Builder` protocol below, never on the walk that implements it
+(archcompiler.compile): it places primitive ops by name and asks the shapes of what it placed.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import Any, ClassVar, Protocol
 
+from ..ops.base import Shape
 from ..registry import Registry
-from ..spec.strict import Strict
+from ..strict import Strict
 
-if TYPE_CHECKING:
-    from ..compile import Builder
+
+class Builder(Protocol):
+    """What a block sees while it expands one instance: place primitives, read shapes."""
+
+    @property
+    def index(self) -> int:
+        """Which instance under `repeat` this is (0 = the first; 0 without `repeat`)."""
+        ...
+
+    def add(self, op: str, inputs: str | list[str], name: str | None = None, **args: Any) -> str:
+        """Place primitive `op` with `args`, taking `inputs`; returns the node's name. NAME is
+        prefixed by the instance's name unless it starts with '/' (an absolute name, as
+        keras.applications gives MobileNet's `conv_dw_1`); without one the node is named
+        after its op."""
+        ...
+
+    def shape(self, name: str) -> Shape:
+        """The output shape of a node placed so far (without the batch dimension)."""
+        ...
 
 
 class Block(Strict):

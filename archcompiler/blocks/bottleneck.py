@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from ..ops.base import BnEpsilon, Filters, Flag, Strides, int_in
-from .base import Block, register_block
-
-if TYPE_CHECKING:
-    from ..compile import Builder
+from .base import Block, Builder, register_block
 
 
 @register_block

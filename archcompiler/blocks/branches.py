@@ -3,22 +3,15 @@ channels (the general form of the inception module)."""
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, create_model, model_validator
 
+from ..errors import did_you_mean
+from ..grammar import NodeFormError, split_arguments, split_node, valid_name
 from ..ops import OPS
-from ..spec.errors import did_you_mean
-from ..spec.model import NODE_NAME_PATTERN
-from ..spec.strict import Strict
-from .base import Block, register_block
-
-if TYPE_CHECKING:
-    from ..compile import Builder
-
-
-_STRUCTURAL = ("from", "repeat", "when")  # node keys that make no sense inside a branch
+from ..strict import Strict
+from .base import Block, Builder, register_block
 
 
 class _Item(Strict):
@@ -37,14 +30,14 @@ class _Item(Strict):
     @model_validator(mode="before")
     @classmethod
     def _one_op(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            if data not in OPS:
-                raise ValueError(f"is not an op{did_you_mean(data, OPS)}")
-            data = {data: {}}
-        if not isinstance(data, dict) or len(data) != 1:
-            got = f"{len(data)} keys" if isinstance(data, dict) else type(data).__name__
-            raise ValueError(f"should be one `op: {{arguments}}` mapping or a bare op, got {got}")
-        ((op, args),) = data.items()
+        if isinstance(data, str) and data not in OPS:
+            raise ValueError(f"is not an op{did_you_mean(data, OPS)}")
+        try:
+            op, args = split_node(data)
+        except NodeFormError as e:
+            raise ValueError(
+                f"should be one `op: {{arguments}}` mapping or a bare op, got {e.got}"
+            ) from None
         if op not in OPS:
             if op in cls.model_fields:
                 raise ValueError("has a `name` but no op")
@@ -53,19 +46,18 @@ class _Item(Strict):
             raise ValueError(
                 f"is '{op}', which merges several inputs; an item of a branch takes one input"
             )
-        args = {} if args is None else args
         if not isinstance(args, dict):
             raise ValueError(f"should give the arguments of '{op}' as a mapping {{arg: value, …}}")
-        for key in _STRUCTURAL:
-            if key in args:
+        rest, structural = split_arguments(args)
+        for key in structural:
+            if key != "name":
                 raise ValueError(
                     f"cannot use `{key}`: each item of a branch takes the output of the item "
                     "above it (the first takes the block's input)"
                 )
-        name = args.get("name")
-        if name is not None and not (isinstance(name, str) and re.match(NODE_NAME_PATTERN, name)):
+        name = structural.get("name")
+        if name is not None and not valid_name(name):
             raise ValueError(f"has the name {name!r}; a name holds only letters, digits and _")
-        rest = {k: v for k, v in args.items() if k != "name"}
         return {op: rest, "name": name} if name is not None else {op: rest}
 
     @classmethod

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
+from ..limits import MAX_DIM
 from ..ops.base import BnEpsilon, Flag, int_in
-from .base import Block, register_block
-
-if TYPE_CHECKING:
-    from ..compile import Builder
+from .base import Block, Builder, register_block
 
 
 @register_block
@@ -39,7 +37,7 @@ class DenseBlock(Block):
     kind: ClassVar[str] = "dense_block"
     first_only: ClassVar[tuple[str, ...]] = ()  # no stride: every layer of a block is alike
     growth_rate: Annotated[
-        int_in(1, 1 << 16), Field(description="k: channels each layer adds (3×3 conv filters)")
+        int_in(1, MAX_DIM), Field(description="k: channels each layer adds (3×3 conv filters)")
     ] = 32
     bottleneck: Annotated[
         Flag, Field(description="DenseNet-B: a 1×1 conv to 4·growth_rate channels first")

@@ -22,7 +22,6 @@ class Activation(_Elementwise):
     """Applies a named activation function (keras.layers.Activation)."""
 
     kind: ClassVar[str] = "activation"
-    keras_layer: ClassVar[str] = "Activation"
     activation: Annotated[ActivationName, Field(description="Keras activation name")]
 
 
@@ -31,7 +30,6 @@ class Relu(_Elementwise):
     """Rectified linear unit, optionally capped or leaky (keras.layers.ReLU)."""
 
     kind: ClassVar[str] = "relu"
-    keras_layer: ClassVar[str] = "ReLU"
     max_value: Annotated[
         float | None, Field(strict=True, gt=0.0, description="cap; 6 gives ReLU6")
     ] = None
@@ -49,7 +47,6 @@ class Relu6(_Elementwise):
     """min(max(x, 0), 6), as MobileNet uses it (keras.layers.ReLU(6.0))."""
 
     kind: ClassVar[str] = "relu6"
-    keras_layer: ClassVar[str] = "ReLU"
 
 
 @register
@@ -57,7 +54,6 @@ class LeakyRelu(_Elementwise):
     """x for x > 0, negative_slope·x otherwise (keras.layers.LeakyReLU)."""
 
     kind: ClassVar[str] = "leaky_relu"
-    keras_layer: ClassVar[str] = "LeakyReLU"
     negative_slope: Annotated[float, Field(strict=True, ge=0.0, description="slope for x < 0")] = (
         0.3
     )
@@ -68,7 +64,6 @@ class Softmax(_Elementwise):
     """Softmax over an axis (keras.layers.Softmax)."""
 
     kind: ClassVar[str] = "softmax"
-    keras_layer: ClassVar[str] = "Softmax"
     axis: Annotated[int, Field(strict=True, description="axis to normalise over")] = -1
 
     def infer(self, inputs: list[Shape]) -> Inferred:
@@ -81,7 +76,6 @@ class Sigmoid(_Elementwise):
     """Logistic sigmoid (keras.layers.Activation('sigmoid'))."""
 
     kind: ClassVar[str] = "sigmoid"
-    keras_layer: ClassVar[str] = "Activation"
 
 
 @register
@@ -89,4 +83,3 @@ class Tanh(_Elementwise):
     """Hyperbolic tangent (keras.layers.Activation('tanh'))."""
 
     kind: ClassVar[str] = "tanh"
-    keras_layer: ClassVar[str] = "Activation"

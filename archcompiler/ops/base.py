@@ -13,13 +13,10 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
-from ..spec.strict import Strict
+from ..limits import MAX_DIM, MAX_KERNEL
+from ..strict import Strict
 
 Shape = tuple[int, ...]
-
-# Bounds on single arguments; whole-network bounds (params, nodes) live in compile.Limits.
-MAX_DIM = 1 << 16  # a spatial size, a channel count, units
-MAX_KERNEL = 1 << 10
 
 
 class ShapeError(Exception):
@@ -102,7 +99,6 @@ class Op(Strict):
 
     unknown_key_word: ClassVar[str] = "argument"
     kind: ClassVar[str]
-    keras_layer: ClassVar[str]  # the core Keras layer it becomes (docs; the backend maps it)
     arity: ClassVar[tuple[int, int | None]] = (1, 1)  # (min, max) inputs; None = any number
 
     def infer(self, inputs: list[Shape]) -> Inferred:

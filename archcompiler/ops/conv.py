@@ -58,7 +58,6 @@ class Conv(_Sliding):
     """2-D convolution (keras.layers.Conv2D)."""
 
     kind: ClassVar[str] = "conv"
-    keras_layer: ClassVar[str] = "Conv2D"
     filters: Filters
     kernel: Kernel
     strides: Strides = (1, 1)
@@ -87,7 +86,6 @@ class DepthwiseConv(_Sliding):
     """Depthwise 2-D convolution: one filter per input channel (keras.layers.DepthwiseConv2D)."""
 
     kind: ClassVar[str] = "depthwise_conv"
-    keras_layer: ClassVar[str] = "DepthwiseConv2D"
     kernel: Kernel
     strides: Strides = (1, 1)
     padding: Padding = "valid"
@@ -111,7 +109,6 @@ class SeparableConv(_Sliding):
     """Depthwise then pointwise 2-D convolution (keras.layers.SeparableConv2D)."""
 
     kind: ClassVar[str] = "separable_conv"
-    keras_layer: ClassVar[str] = "SeparableConv2D"
     filters: Filters
     kernel: Kernel
     strides: Strides = (1, 1)
@@ -147,7 +144,6 @@ class ConvTranspose(Op):
     """Transposed 2-D convolution, a.k.a. deconvolution (keras.layers.Conv2DTranspose)."""
 
     kind: ClassVar[str] = "conv_transpose"
-    keras_layer: ClassVar[str] = "Conv2DTranspose"
     filters: Filters
     kernel: Kernel
     strides: Strides = (1, 1)

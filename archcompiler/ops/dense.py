@@ -16,7 +16,6 @@ class Dense(Op):
     """Fully connected layer on the last axis (keras.layers.Dense)."""
 
     kind: ClassVar[str] = "dense"
-    keras_layer: ClassVar[str] = "Dense"
     units: Annotated[int_in(1, 1 << 24), Field(description="output size")]
 
     def window(self) -> tuple[int, int, int] | None:
@@ -39,7 +38,6 @@ class Dropout(Op):
     """Randomly zeroes a fraction `rate` of the inputs while training (keras.layers.Dropout)."""
 
     kind: ClassVar[str] = "dropout"
-    keras_layer: ClassVar[str] = "Dropout"
     rate: Annotated[
         float, Field(strict=True, ge=0.0, lt=1.0, description="fraction dropped, in [0, 1)")
     ]

@@ -31,7 +31,6 @@ class Add(_Elementwise):
     """Element-wise sum, e.g. a residual connection (keras.layers.Add)."""
 
     kind: ClassVar[str] = "add"
-    keras_layer: ClassVar[str] = "Add"
 
 
 @register
@@ -39,7 +38,6 @@ class Subtract(_Elementwise):
     """First input minus the second (keras.layers.Subtract)."""
 
     kind: ClassVar[str] = "subtract"
-    keras_layer: ClassVar[str] = "Subtract"
     arity: ClassVar[tuple[int, int | None]] = (2, 2)
 
 
@@ -48,7 +46,6 @@ class Multiply(_Elementwise):
     """Element-wise product, e.g. squeeze-and-excitation gating (keras.layers.Multiply)."""
 
     kind: ClassVar[str] = "multiply"
-    keras_layer: ClassVar[str] = "Multiply"
 
 
 @register
@@ -56,7 +53,6 @@ class Average(_Elementwise):
     """Element-wise mean (keras.layers.Average)."""
 
     kind: ClassVar[str] = "average"
-    keras_layer: ClassVar[str] = "Average"
 
 
 @register
@@ -64,7 +60,6 @@ class Maximum(_Elementwise):
     """Element-wise maximum (keras.layers.Maximum)."""
 
     kind: ClassVar[str] = "maximum"
-    keras_layer: ClassVar[str] = "Maximum"
 
 
 @register
@@ -72,7 +67,6 @@ class Minimum(_Elementwise):
     """Element-wise minimum (keras.layers.Minimum)."""
 
     kind: ClassVar[str] = "minimum"
-    keras_layer: ClassVar[str] = "Minimum"
 
 
 @register
@@ -80,7 +74,6 @@ class Concat(Op):
     """Joins inputs along an axis, channels by default (keras.layers.Concatenate)."""
 
     kind: ClassVar[str] = "concat"
-    keras_layer: ClassVar[str] = "Concatenate"
     arity: ClassVar[tuple[int, int | None]] = (1, None)
     axis: Annotated[int, Field(strict=True, description="-1: channels")] = -1
 

@@ -15,7 +15,6 @@ class BatchNorm(Op):
     """Batch normalization over the channel axis (keras.layers.BatchNormalization)."""
 
     kind: ClassVar[str] = "bn"
-    keras_layer: ClassVar[str] = "BatchNormalization"
     epsilon: Annotated[
         float, Field(strict=True, gt=0.0, le=1.0, description="added to the variance")
     ] = 1e-3

@@ -30,7 +30,6 @@ class MaxPool(_Pool):
     """Max over sliding windows (keras.layers.MaxPooling2D)."""
 
     kind: ClassVar[str] = "max_pool"
-    keras_layer: ClassVar[str] = "MaxPooling2D"
 
 
 @register
@@ -38,7 +37,6 @@ class AvgPool(_Pool):
     """Mean over sliding windows (keras.layers.AveragePooling2D)."""
 
     kind: ClassVar[str] = "avg_pool"
-    keras_layer: ClassVar[str] = "AveragePooling2D"
 
 
 class _GlobalPool(Op):
@@ -60,7 +58,6 @@ class GlobalAvgPool(_GlobalPool):
     """Mean over all positions, one value per channel (keras.layers.GlobalAveragePooling2D)."""
 
     kind: ClassVar[str] = "global_avg_pool"
-    keras_layer: ClassVar[str] = "GlobalAveragePooling2D"
 
 
 @register
@@ -68,4 +65,3 @@ class GlobalMaxPool(_GlobalPool):
     """Max over all positions, one value per channel (keras.layers.GlobalMaxPooling2D)."""
 
     kind: ClassVar[str] = "global_max_pool"
-    keras_layer: ClassVar[str] = "GlobalMaxPooling2D"

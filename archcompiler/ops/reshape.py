@@ -35,7 +35,6 @@ class ZeroPad(Op):
     """Pads height and width with zeros (keras.layers.ZeroPadding2D)."""
 
     kind: ClassVar[str] = "zero_pad"
-    keras_layer: ClassVar[str] = "ZeroPadding2D"
     padding: Sides = ((1, 1), (1, 1))
 
     def infer(self, inputs: list[Shape]) -> Inferred:
@@ -50,7 +49,6 @@ class Crop(Op):
     """Cuts rows and columns off the borders (keras.layers.Cropping2D)."""
 
     kind: ClassVar[str] = "crop"
-    keras_layer: ClassVar[str] = "Cropping2D"
     cropping: Sides = ((0, 0), (0, 0))
 
     def infer(self, inputs: list[Shape]) -> Inferred:
@@ -69,7 +67,6 @@ class Flatten(Op):
     """Collapses all axes but the batch into one (keras.layers.Flatten)."""
 
     kind: ClassVar[str] = "flatten"
-    keras_layer: ClassVar[str] = "Flatten"
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         return Inferred((math.prod(inputs[0]),))
@@ -80,7 +77,6 @@ class Reshape(Op):
     """Reshapes to `target_shape` (batch excluded; one -1 is inferred) (keras.layers.Reshape)."""
 
     kind: ClassVar[str] = "reshape"
-    keras_layer: ClassVar[str] = "Reshape"
     target_shape: Annotated[
         list[Annotated[int, Field(strict=True, ge=-1, le=1 << 31)]],
         Field(
@@ -110,7 +106,6 @@ class Upsample(Op):
     """Repeats rows and columns (keras.layers.UpSampling2D)."""
 
     kind: ClassVar[str] = "upsample"
-    keras_layer: ClassVar[str] = "UpSampling2D"
     size: Annotated[pair(1, 1 << 10), Field(description="factor: n or [h, w]")] = (2, 2)
     interpolation: Annotated[
         Literal["nearest", "bilinear"], Field(description="how new pixels are filled")
@@ -127,7 +122,6 @@ class Rescaling(Op):
     """x · scale + offset, e.g. 1/255 for pixels (keras.layers.Rescaling)."""
 
     kind: ClassVar[str] = "rescaling"
-    keras_layer: ClassVar[str] = "Rescaling"
     scale: Annotated[float, Field(strict=True, description="multiplier, e.g. $1 / 255")]
     offset: Annotated[float, Field(strict=True, description="added after scaling")] = 0.0
 

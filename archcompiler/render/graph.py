@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..atomic import replacing
+from ..atomic import write_atomically
 from ..graph import Graph, Node
 from ..summary import human
 
@@ -195,8 +195,7 @@ def _write_atomically(target: str, data: bytes) -> None:
     if not os.path.isdir(directory):
         raise RenderError(f"cannot write {target!r}: no such directory {directory!r}")
     try:
-        with replacing(target, ".tmp") as tmp, open(tmp, "wb") as f:
-            f.write(data)
+        write_atomically(target, data)
     except OSError as e:
         raise RenderError(f"cannot write {target!r}: {e.strerror or e}") from None
 

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TypeAlias
 
+from ..limits import MAX_EXPR_DEPTH, MAX_EXPR_INT_BITS, MAX_EXPR_LENGTH
+
 __all__ = [
     "MAX_DEPTH",
     "MAX_EXPR_LENGTH",
@@ -47,11 +49,9 @@ __all__ = [
 
 Value: TypeAlias = int | float | bool | str
 
-MAX_EXPR_LENGTH = 500
-MAX_DEPTH = 50
 # Results of 2**1024 or more in magnitude are refused: that is float's range too, and it keeps
 # every integer operation cheap no matter what a spec file asks for.
-MAX_INT_BITS = 1024
+MAX_DEPTH, MAX_INT_BITS = MAX_EXPR_DEPTH, MAX_EXPR_INT_BITS
 
 
 class ExprError(Exception):

@@ -22,13 +22,10 @@ from typing import Any
 
 import yaml
 
-from .errors import Diagnostic, Location, SpecError
-
-MAX_FILE_BYTES = 4 * 1024 * 1024
-MAX_DEPTH = 64
-MAX_ALIASES = 256
-MAX_INT_BITS = 64  # no size, count or index in a spec comes near 2**64
-MAX_EXPANDED_NODES = 1_000_000  # YAML nodes, counting each alias as its whole subtree
+from ..errors import Diagnostic, Location, SpecError
+from ..limits import MAX_ALIASES, MAX_EXPANDED_NODES, MAX_FILE_BYTES
+from ..limits import MAX_NESTING as MAX_DEPTH
+from ..limits import MAX_YAML_INT_BITS as MAX_INT_BITS
 
 Path = tuple[Any, ...]
 Mark = tuple[int, int]  # 1-based (line, col)

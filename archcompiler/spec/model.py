@@ -20,12 +20,11 @@ from pydantic import (
 )  # fmt: skip
 from pydantic_core import PydanticCustomError
 
-from .strict import Strict
+from ..grammar import NAME_PATTERN
+from ..limits import MAX_DIM
+from ..strict import Strict
 
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="letters, digits and _")]
-# node names may also start with a digit: inside a block `1_conv` becomes `conv2_block1_1_conv`
-NODE_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_]{0,127}$"
 
 
 def _param_value(value: Any) -> Any:
@@ -41,14 +40,13 @@ ParamValue = Annotated[
     StrictInt | StrictFloat | StrictBool | StrictStr, PlainValidator(_param_value)
 ]
 Expression = Annotated[str, Field(pattern=r"^\$", description="a $expression")]
-MAX_INPUT_DIM = 1 << 16
 
 
 class InputDef(Strict):
     """A model input: its shape without the batch dimension, e.g. [224, 224, 3]."""
 
     shape: Annotated[
-        list[Annotated[int, Field(strict=True, ge=1, le=MAX_INPUT_DIM)] | Expression],
+        list[Annotated[int, Field(strict=True, ge=1, le=MAX_DIM)] | Expression],
         Field(min_length=1, max_length=4, description="H, W, C (or any rank 1–4)"),
     ]
     name: Name = "input"

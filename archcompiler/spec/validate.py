@@ -8,25 +8,22 @@ known once the walk binds parameters, where the same model validates them again)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from ..blocks import BLOCKS
+from ..errors import Diagnostic, Location, SpecError, did_you_mean
+from ..grammar import STRUCTURAL, STRUCTURAL_KEYS, NodeFormError, split_arguments, split_node
+from ..grammar import valid_name as _valid_name
+from ..limits import MAX_DIAGNOSTICS, MAX_REPEAT
 from ..ops import OPS
 from . import expr
-from .errors import Diagnostic, Location, SpecError, did_you_mean
+from .diagnostics import dedupe, pydantic_diagnostics
 from .loader import Doc, Path
-from .model import NODE_NAME_PATTERN, PARAM_TYPES, BlockDef, SpecFile
-
-STRUCTURAL = ("name", "from", "repeat", "when")
-MAX_REPEAT = 10_000
-MAX_DIAGNOSTICS = 100  # reported per file
-_NAME = re.compile(NODE_NAME_PATTERN)
+from .model import PARAM_TYPES, BlockDef, SpecFile
 
 
 @dataclass
@@ -112,7 +109,7 @@ def check_file(doc: Doc, inherited_blocks: dict[str, UserBlock] | None = None) -
     if spec is not None:
         _check_top_level(doc, spec, diags)
     if diags:
-        diags = _dedupe(diags)
+        diags = dedupe(diags)
         diags.sort(key=lambda d: (d.location.line, d.location.col))
         if len(diags) > MAX_DIAGNOSTICS:
             last = diags[MAX_DIAGNOSTICS]
@@ -225,17 +222,12 @@ def _check_list(
 
 def parse_node(doc: Doc, path: Path, item: Any, known: Known) -> RawNode:
     """Split `op: {args}` (or a bare `op`) into a RawNode; the op must exist."""
-    if isinstance(item, str):
-        op, args = item, {}
-    elif isinstance(item, dict) and len(item) == 1:
-        ((op, args),) = item.items()
-        if args is None:
-            args = {}
-    else:
-        got = f"{len(item)} keys" if isinstance(item, dict) else type(item).__name__
+    try:
+        op, args = split_node(item)
+    except NodeFormError as e:
         raise doc.error(
-            path, f"a node is one `op: {{arguments}}` mapping or a bare op name; got {got}"
-        )
+            path, f"a node is one `op: {{arguments}}` mapping or a bare op name; got {e.got}"
+        ) from None
     if not isinstance(op, str) or (op not in OPS and op not in BLOCKS and op not in known.user):
         hint = did_you_mean(str(op), known.all())
         where = path if isinstance(item, str) else (*path, op)
@@ -244,18 +236,16 @@ def parse_node(doc: Doc, path: Path, item: Any, known: Known) -> RawNode:
         raise doc.error(
             (*path, op), f"the arguments of '{op}' must be a mapping like {{filters: 64}}"
         )
-    rest = {k: v for k, v in args.items() if k not in STRUCTURAL}
-    return RawNode(
-        op, rest, doc, path,
-        args.get("name"), args.get("from"), args.get("repeat"), args.get("when"),
-    )  # fmt: skip
+    rest, structural = split_arguments(args)
+    fields = {k.attribute: structural.get(k.key) for k in STRUCTURAL_KEYS}
+    return RawNode(op, rest, doc, path, **fields)
 
 
 def _check_node(node: RawNode, known: Known) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     doc = node.doc
-    for key in STRUCTURAL:
-        _check_exprs(doc, node.arg_path(key), getattr(node, _ATTR[key]), diags)
+    for key in STRUCTURAL_KEYS:
+        _check_exprs(doc, node.arg_path(key.key), getattr(node, key.attribute), diags)
     for key, value in node.args.items():
         _check_exprs(doc, node.arg_path(key), value, diags)
     diags += _check_structural(node)
@@ -265,9 +255,6 @@ def _check_node(node: RawNode, known: Known) -> list[Diagnostic]:
     elif node.op in known.params:
         diags += _check_user_args(node, known.params[node.op])
     return diags
-
-
-_ATTR = {"name": "name", "from": "source", "repeat": "repeat", "when": "when"}
 
 
 def _check_structural(node: RawNode) -> list[Diagnostic]:
@@ -295,10 +282,6 @@ def _check_structural(node: RawNode) -> list[Diagnostic]:
             Diagnostic(node.at("repeat"), f"repeat must be an integer from 1 to {MAX_REPEAT:,}")
         )
     return out
-
-
-def _valid_name(name: Any) -> bool:
-    return isinstance(name, str) and _NAME.match(name) is not None
 
 
 def valid_repeat(n: Any) -> bool:
@@ -375,135 +358,3 @@ def expr_location(doc: Doc, path: Path, offset: int) -> Location:
     loc = doc.location(path)
     shift = 1 + offset + (1 if tuple(path) in doc.quoted else 0)
     return Location(loc.path, loc.line, loc.col + shift, loc.text)
-
-
-def pydantic_diagnostics(
-    doc: Doc,
-    base: Path,
-    errors: list[Any],
-    data: Any,
-    model: type[BaseModel],
-    deferred: set[str] | frozenset[str] = frozenset(),
-) -> list[Diagnostic]:
-    """Map pydantic's errors (`ValidationError.errors()`) back to YAML locations, one message
-    per offending key or value. `deferred` arguments hold $expressions: not missing."""
-    out = []
-    errors = errors[: 2 * MAX_DIAGNOSTICS]  # suggestions cost time; nobody reads thousands
-    meant: set[tuple] = set()  # (mapping path, key) a typo most likely meant: not also "missing"
-    for e in errors:
-        path, rest = _data_path(data, tuple(e["loc"]))
-        kind = e["type"]
-        if kind == "extra_forbidden" and path:
-            known = _model_at(model, path[:-1])
-            word = getattr(known, "unknown_key_word", "key")
-            keys = known.known_keys() if known and hasattr(known, "known_keys") else []
-            hint = did_you_mean(path[-1], keys)
-            meant.add((path[:-1], hint.split("'")[1] if hint else None))
-            message = f"unknown {word} '{path[-1]}'{hint}"
-            out.append(Diagnostic(doc.location((*base, *path), key=True), message))
-    for e in errors:
-        path, rest = _data_path(data, tuple(e["loc"]))
-        kind = e["type"]
-        if kind == "extra_forbidden" and path:
-            continue
-        if kind == "missing":
-            missing = rest[-1] if rest else "?"
-            if (missing in deferred and not path) or (path, missing) in meant:
-                continue
-            if isinstance(missing, int):
-                message = f"{_subject(path)} needs at least {missing + 1} items"
-            else:
-                message = f"missing required key '{missing}'"
-            out.append(Diagnostic(doc.location((*base, *path), key=True), message))
-        else:
-            got = e.get("input")
-            shown = f" (got {got!r})" if isinstance(got, (int, float, str, bool)) else ""
-            message = f"{_subject(path)} {_predicate(e['msg'])}{shown}"
-            out.append(Diagnostic(doc.location((*base, *path)), message))
-    return out
-
-
-def _model_at(model: Any, path: Path) -> Any:
-    """The pydantic model class that validates the mapping at `path` below `model`."""
-    current = model
-    for part in path:
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(part) or next(
-                (f for f in current.model_fields.values() if f.alias == part), None
-            )
-            current = field.annotation if field else None
-        else:
-            current = _element_type(current, part)
-        current = _unwrap(current)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _element_type(tp: Any, part: Any) -> Any:
-    args = get_args(tp)
-    origin = get_origin(tp)
-    if origin in (list, tuple) and args:
-        return args[0]
-    if origin is dict and len(args) == 2:
-        return args[1]
-    return None
-
-
-def _unwrap(tp: Any) -> Any:
-    """Annotated[X, …] → X; X | None → X; the first model in a union."""
-    while get_origin(tp) is Annotated:
-        tp = get_args(tp)[0]
-    if get_origin(tp) in (Union, UnionType):
-        models = [a for a in map(_unwrap, get_args(tp)) if a is not type(None)]
-        picked = [a for a in models if isinstance(a, type) and issubclass(a, BaseModel)]
-        return (picked or models or [None])[0]
-    return tp
-
-
-def _subject(path: Path) -> str:
-    """'kernel' item 2 — what the message is about, from the end of its path."""
-    named = [i for i, p in enumerate(path) if isinstance(p, str)]
-    if not named:
-        return "value"
-    i = named[-1]
-    items = "".join(f" item {p + 1}" for p in path[i + 1 :])
-    return f"'{path[i]}'{items}"
-
-
-def _predicate(msg: str) -> str:
-    """pydantic says 'Input should be …'; we say "'filters' should be …"."""
-    for lead in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(lead):
-            return msg[len(lead) :]
-    msg = msg.replace(" after validation", "")  # pydantic's wording for list lengths
-    match = re.match(r"^\w+ should ", msg)  # "Input should …", "String should …", "Tuple …"
-    if match:
-        return "should " + msg[match.end() :]
-    return ": " + msg[0].lower() + msg[1:] if msg else ""
-
-
-def _data_path(data: Any, loc: tuple) -> tuple[Path, tuple]:
-    """Keep the parts of pydantic's loc that index into the data; drop union-branch labels."""
-    path: list[Any] = []
-    rest: list[Any] = []
-    cur = data
-    for part in loc:
-        if (isinstance(cur, dict) and part in cur) or (
-            isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)
-        ):
-            path.append(part)
-            cur = cur[part]
-        else:
-            rest.append(part)
-    return tuple(path), tuple(rest)
-
-
-def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
-    """pydantic reports a union failure once per branch; keep the first message per place."""
-    seen, out = set(), []
-    for d in diags:
-        subject = d.message.split(" should")[0].split(":")[0]
-        key = (d.location.path, d.location.line, d.location.col, subject)
-        if key not in seen:
-            seen.add(key)
-            out.append(d)
-    return out

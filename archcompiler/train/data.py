@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..spec.errors import Location, SpecError
+from ..errors import Location, SpecError
 
 # What keras.utils.image_dataset_from_directory reads (its ALLOWLIST_FORMATS).
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")

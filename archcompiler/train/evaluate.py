@@ -17,7 +17,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from ..spec.errors import Location, SpecError
+from ..errors import Location, SpecError
 from . import pipeline, rundir
 from .data import check_same_classes, scan_folder
 from .head import SOFTMAX, Classifier, activation_of_keras_layer

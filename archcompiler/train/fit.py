@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..backends import build_checked
 from ..backends import keras as backend
 from ..build import load_weights_file, save_atomically
 from . import pipeline, rundir
@@ -164,11 +165,7 @@ def _model(run: Run, o: TrainOptions) -> keras.Model:
     if run.resume:
         return keras.saving.load_model(os.path.join(run.run_dir, rundir.LAST))
     policy = "mixed_float16" if o.mixed_precision else None
-    model = backend.build_model(run.graph, dtype_policy=policy)
-    counts = backend.count_params(model)
-    g = run.graph
-    if counts != (g.trainable_params, g.non_trainable_params):
-        raise RuntimeError(f"Keras counts {counts} params but the spec infers otherwise")
+    model = build_checked(run.graph, backend, dtype_policy=policy)
     if o.weights:
         load_weights_file(backend, model, o.weights)
     loss, metric = _loss_and_metric(run.classifier)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import Location, SpecError
 from ..graph import Graph
-from ..spec.errors import Location, SpecError
 
 SOFTMAX, SIGMOID, LINEAR = "softmax", "sigmoid", "linear"
 

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..spec.errors import Location, SpecError
+from ..errors import Location, SpecError
 from .data import COLOR_MODES
 
 SHUFFLE_BUFFER = 10_000

@@ -12,8 +12,8 @@ import os
 from typing import Any
 
 from ..compile import Limits, compile_file
+from ..errors import Location, SpecError
 from ..graph import Graph
-from ..spec.errors import Location, SpecError
 from . import rundir
 from .data import COLOR_MODES, DataPlan, check_same_classes, plan_data
 from .head import Classifier

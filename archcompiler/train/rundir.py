@@ -22,7 +22,7 @@ import sys
 from typing import Any
 
 from ..atomic import replacing
-from ..spec.errors import Location, SpecError
+from ..errors import Location, SpecError
 
 MODEL, LAST, HISTORY, CURVES, RUN, LOGS = (
     "model.keras", "last.keras", "history.json", "curves.png", "run.json", "logs",

@@ -1,0 +1,94 @@
+"""The Keras side of every primitive op: the core Keras layer it becomes and that layer's
+arguments, as one table keyed like the op table (a test keeps the keys equal).
+
+Layer classes are named, not imported, so this table loads without TensorFlow: the reference
+docs read it, and backends/keras.py looks each class up in `keras.layers` when it builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Emitter = Callable[[Any], dict[str, Any]]  # an op's validated arguments → the layer's keyword args
+
+
+def _conv_args(a: Any) -> dict[str, Any]:
+    return {
+        "kernel_size": a.kernel, "strides": a.strides, "padding": a.padding,
+        "dilation_rate": a.dilation_rate, "use_bias": a.use_bias, "activation": a.activation,
+    }  # fmt: skip
+
+
+def _pool_args(a: Any) -> dict[str, Any]:
+    return {"pool_size": a.pool, "strides": a.strides or a.pool, "padding": a.padding}
+
+
+# One entry per primitive op: the Keras layer class it becomes and its arguments from the op's
+# validated ones (the layer is named by the caller, after the node).
+EMITTERS: dict[str, tuple[str, Emitter]] = {
+    "conv": ("Conv2D", lambda a: {"filters": a.filters, "groups": a.groups, **_conv_args(a)}),
+    "depthwise_conv": (
+        "DepthwiseConv2D",
+        lambda a: {"depth_multiplier": a.depth_multiplier, **_conv_args(a)},
+    ),
+    "separable_conv": (
+        "SeparableConv2D",
+        lambda a: {"filters": a.filters, "depth_multiplier": a.depth_multiplier, **_conv_args(a)},
+    ),
+    "conv_transpose": (
+        "Conv2DTranspose",
+        lambda a: {"filters": a.filters, "output_padding": a.output_padding, **_conv_args(a)},
+    ),
+    "dense": (
+        "Dense",
+        lambda a: {"units": a.units, "use_bias": a.use_bias, "activation": a.activation},
+    ),
+    "dropout": ("Dropout", lambda a: {"rate": a.rate}),
+    "bn": (
+        "BatchNormalization",
+        lambda a: {
+            "axis": -1,
+            "epsilon": a.epsilon,
+            "momentum": a.momentum,
+            "center": a.center,
+            "scale": a.scale,
+        },
+    ),
+    "activation": ("Activation", lambda a: {"activation": a.activation}),
+    "relu": (
+        "ReLU",
+        lambda a: {
+            "max_value": a.max_value,
+            "negative_slope": a.negative_slope,
+            "threshold": a.threshold,
+        },
+    ),
+    "relu6": ("ReLU", lambda a: {"max_value": 6.0}),
+    "leaky_relu": ("LeakyReLU", lambda a: {"negative_slope": a.negative_slope}),
+    "softmax": ("Softmax", lambda a: {"axis": a.axis}),
+    "sigmoid": ("Activation", lambda a: {"activation": "sigmoid"}),
+    "tanh": ("Activation", lambda a: {"activation": "tanh"}),
+    "max_pool": ("MaxPooling2D", _pool_args),
+    "avg_pool": ("AveragePooling2D", _pool_args),
+    "global_avg_pool": ("GlobalAveragePooling2D", lambda a: {"keepdims": a.keepdims}),
+    "global_max_pool": ("GlobalMaxPooling2D", lambda a: {"keepdims": a.keepdims}),
+    "zero_pad": ("ZeroPadding2D", lambda a: {"padding": a.padding}),
+    "crop": ("Cropping2D", lambda a: {"cropping": a.cropping}),
+    "flatten": ("Flatten", lambda a: {}),
+    "reshape": ("Reshape", lambda a: {"target_shape": tuple(a.target_shape)}),
+    "upsample": ("UpSampling2D", lambda a: {"size": a.size, "interpolation": a.interpolation}),
+    "rescaling": ("Rescaling", lambda a: {"scale": a.scale, "offset": a.offset}),
+    "add": ("Add", lambda a: {}),
+    "subtract": ("Subtract", lambda a: {}),
+    "multiply": ("Multiply", lambda a: {}),
+    "average": ("Average", lambda a: {}),
+    "maximum": ("Maximum", lambda a: {}),
+    "minimum": ("Minimum", lambda a: {}),
+    "concat": ("Concatenate", lambda a: {"axis": a.axis}),
+}
+
+
+def keras_layer(op: str) -> str:
+    """The name of the core Keras layer class op `op` becomes (`Conv2D`, `ReLU`, …)."""
+    return EMITTERS[op][0]

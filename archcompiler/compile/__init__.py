@@ -1,0 +1,35 @@
+"""Expand + infer: the one walk from a validated spec to the Graph.
+
+It resolves `extends` (chain.py), binds params, `--set`, `override:` and `$expressions`
+(bindings.py), places every node — `from`, `repeat`, bounds — (walk.py), expands built-in and
+user blocks (expand.py), and finishes with outputs, unused overrides and `freeze` (finish.py).
+Each op is asked for its output shape, weights and MACs as it is placed: blocks may depend on
+the shapes they receive, so expansion and inference are one pass. Every failure is a located
+SpecError. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from ..graph import Graph
+from ..limits import Limits
+from .chain import load_chain
+from .walk import Walk
+
+
+def compile_file(
+    path: str | os.PathLike[str],
+    sets: Mapping[str, str] | None = None,
+    *,
+    head: bool = True,
+    limits: Limits | None = None,
+) -> Graph:
+    """Load, validate, expand and infer a spec file into a Graph; `sets` are `--set KEY=VALUE`
+    values; `head=False` leaves the head out. Raises SpecError."""
+    chain = load_chain(os.fspath(path))
+    return Walk(chain, dict(sets or {}), head, limits or Limits()).run()
+
+
+__all__ = ["Limits", "compile_file"]

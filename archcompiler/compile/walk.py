@@ -1,0 +1,280 @@
+"""The walk: places every node of a checked chain, in order, as primitive ops with their shapes.
+
+Each node's values are bound (bindings.py), its inputs resolved by `from`, `repeat` expanded
+into instances, blocks expanded (expand.py) and each primitive asked for its output shape,
+weights and MACs as it is placed; bounds are checked on the way. The context of a node (the
+block instance around it) is passed down as a parameter.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import SpecError, did_you_mean
+from ..grammar import valid_name
+from ..graph import BlockInstance, Graph, Node
+from ..limits import MAX_DIM, MAX_REPEAT, Limits
+from ..ops import OPS, ShapeError
+from ..ops.base import Tensor, fmt
+from ..spec.diagnostics import pydantic_diagnostics
+from ..spec.model import InputDef
+from ..spec.validate import CheckedFile, RawNode, valid_repeat
+from . import expand, finish
+from .bindings import Overrides, bind_params, evaluate
+from .chain import nearest
+from .checks import check_arity
+from .context import Context, Later, Names, Scope
+
+
+class Walk:
+    """One compilation: the chain, its bound params and overrides, and the Graph being built."""
+
+    def __init__(
+        self, chain: list[CheckedFile], sets: dict[str, str], head: bool, limits: Limits
+    ) -> None:
+        self.chain = chain
+        self.top = chain[-1]
+        self.limits = limits
+        self.use_head = head
+        self.graph = Graph(self.top.spec.name, self.top.spec.doc)
+        self.blocks = self.top.blocks
+        self.params = bind_params(chain, sets)
+        self.graph.params = dict(self.params)
+        self.graph.files = [f.doc.path for f in chain]
+        self.overrides = Overrides(chain)
+        self.names = Names(self.graph.nodes)
+        self.params_so_far = 0
+
+    def run(self) -> Graph:
+        inputs_file = nearest(self.chain, "input") or nearest(self.chain, "inputs")
+        backbone, head = nearest(self.chain, "backbone"), nearest(self.chain, "head")
+        if inputs_file is None or backbone is None:
+            raise SpecError.at(self.top.doc.location(()), "no `input`/`backbone` in this chain")
+        root = Context()
+        scope = Scope({}, None, local=False)
+        spec = inputs_file.spec
+        for i, d in enumerate([spec.input] if spec.input else spec.inputs or []):
+            path = ("input",) if spec.input else ("inputs", i)
+            self._add_input(d, inputs_file, path, scope)
+        if len(self.graph.inputs) == 1:
+            scope.names.setdefault("input", self.graph.inputs[0])
+        self.place_list(backbone.backbone or [], scope, self.params, root)
+        head_nodes = head.head if head else None
+        if self.use_head and head_nodes:
+            self.place_list(head_nodes, scope, self.params, replace(root, section="head"))
+        elif head_nodes:  # `outputs:` naming head nodes drop out with the head
+            self.names.skipped |= {n.literal_name for n in head_nodes if n.literal_name}
+        finish.set_outputs(self.graph, self.chain, scope, self.names)
+        finish.check_overrides_used(self.graph, self.overrides)
+        finish.apply_freeze(self.graph, self.chain)
+        return self.graph
+
+    def _add_input(self, d: InputDef, f: CheckedFile, path: tuple, scope: Scope) -> None:
+        shape = evaluate(list(d.shape), self.params, f.doc, (*path, "shape"))
+        for j, dim in enumerate(shape):
+            if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= MAX_DIM:
+                raise f.doc.error(
+                    (*path, "shape", j), f"input size must be 1…{MAX_DIM}, got {dim!r}"
+                )
+        source = f.doc.location(path)
+        self.names.claim(d.name, source, ())
+        node = Node(name=d.name, op="input", args=None, inputs=(), shape=tuple(shape),
+                    weights=0, fixed_weights=0, macs=0, section="input", source=source)  # fmt: skip
+        self._add(node)
+        self.graph.inputs.append(d.name)
+        scope.names[d.name] = d.name
+        scope.prev = d.name
+
+    # ---- node lists and nodes ----------------------------------------------------------------
+    def place_list(self, nodes: list[RawNode], scope: Scope, env: dict, ctx: Context) -> None:
+        # where each literal name is defined, to tell "defined further down" from "unknown"
+        defined_at = {n.literal_name: i for i, n in enumerate(nodes) if n.literal_name}
+        for i, raw in enumerate(nodes):
+            self._place(raw, scope, env, ctx, Later(nodes, defined_at, i))
+
+    def _place(self, raw: RawNode, scope: Scope, env: dict, ctx: Context, later: Later) -> None:
+        notes = ctx.notes
+        when = evaluate(raw.when, env, raw.doc, raw.arg_path("when"), notes)
+        if not isinstance(when, (bool, type(None))):
+            raise SpecError.at(raw.at("when"), f"`when` must be true or false, got {when!r}")
+        name = evaluate(raw.name, env, raw.doc, raw.arg_path("name"), notes)
+        if when is False:  # left out; names referring to it are errors, outputs skip it
+            if isinstance(name, str):
+                self.names.skipped.add(ctx.prefix + name)
+            return
+        if name is not None and not valid_name(name):
+            raise SpecError.at(raw.at("name"), f"name {name!r} is not a valid name", *notes)
+        repeat = evaluate(raw.repeat, env, raw.doc, raw.arg_path("repeat"), notes)
+        if repeat is not None and not valid_repeat(repeat):
+            raise SpecError.at(
+                raw.at("repeat"), f"repeat must be 1…{MAX_REPEAT:,}, got {repeat!r}", *notes
+            )
+        inputs = self._resolve_from(raw, scope, later, notes)
+        base = ctx.prefix + name if name else self.names.automatic_name(ctx.prefix + raw.op)
+        is_op = raw.op in OPS
+        if repeat is not None or not is_op:  # a group or block instance: its name is taken too
+            self.names.claim(base, raw.at("name") if raw.name is not None else raw.at(key=True),
+                             notes)  # fmt: skip
+            self.names.instances[base] = raw.at(key=True)
+        if repeat is None:
+            instances = [(base, ctx)]
+        else:
+            group = (*ctx.block, base)
+            self.graph.blocks[group] = BlockInstance(group, f"{raw.op} ×{repeat}", raw.at(key=True))
+            suffix = "_" if is_op else "_block"
+            instances = [
+                (f"{base}{suffix}{i}", replace(ctx, block=group, group=base))
+                for i in range(1, repeat + 1)
+            ]
+        out = inputs[0] if inputs else None
+        start = len(self.graph)
+        for i, (instance, instance_ctx) in enumerate(instances):
+            if is_op:
+                out = self.place_primitive(raw, instance, inputs, env, instance_ctx, first=i == 0)
+            else:
+                out = expand.expand_block(self, raw, instance, inputs, env, instance_ctx, i)
+            inputs = [out]
+            if i == 0 and len(instances) > 1:
+                self._check_growth(raw, start, len(instances), notes)
+            if repeat is not None and name:
+                scope.names[f"{name}_block{i + 1}" if not is_op else f"{name}_{i + 1}"] = out
+        if repeat is not None:
+            group_path = (*ctx.block, base)
+            self.graph.blocks[group_path] = replace(self.graph.blocks[group_path], output=out)
+        if name:
+            scope.names[name] = out
+        scope.prev = out
+
+    def _check_growth(self, raw: RawNode, start: int, count: int, notes: tuple[str, ...]) -> None:
+        """After the first repeated instance, refuse early if the rest would pass the node bound."""
+        per = len(self.graph) - start
+        if len(self.graph) + per * (count - 1) > self.limits.max_nodes:
+            raise SpecError.at(
+                raw.at("repeat"),
+                f"repeat {count:,} × {per} nodes passes the bound of {self.limits.max_nodes:,} "
+                "nodes (raise it with --max-nodes)",
+                *notes,
+            )
+
+    def _resolve_from(
+        self, raw: RawNode, scope: Scope, later: Later, notes: tuple[str, ...]
+    ) -> list[str]:
+        if raw.source is None:
+            if scope.prev is None:
+                raise SpecError.at(raw.at(key=True), "this node has no input; say `from: NAME`")
+            return [scope.prev]
+        refs = raw.source if isinstance(raw.source, list) else [raw.source]
+        out = []
+        for j, ref in enumerate(refs):
+            path = ("from", j) if isinstance(raw.source, list) else ("from",)
+            if ref in scope.names:
+                out.append(scope.names[ref])
+            elif not scope.local and ref in self.graph.nodes:
+                out.append(ref)
+            elif ref in self.names.skipped:
+                raise SpecError.at(
+                    raw.at(*path), f"'{ref}' is left out here (its `when` is false)", *notes
+                )
+            elif ref in later:
+                line = later[ref].at(key=True).line
+                raise SpecError.at(
+                    raw.at(*path),
+                    f"'{ref}' is defined further down (line {line}); a node takes inputs only "
+                    "from nodes above it",
+                    *notes,
+                )
+            else:
+                choices = list(scope.names) + ([] if scope.local else list(self.graph.nodes))
+                where = "in this block" if scope.local else "above"
+                raise SpecError.at(
+                    raw.at(*path), f"no node named '{ref}' {where}{did_you_mean(ref, choices)}",
+                    *notes,
+                )  # fmt: skip
+        return out
+
+    # ---- arguments ----------------------------------------------------------------------------
+    def arguments(
+        self, raw: RawNode, name: str, env: dict, ctx: Context, first_only: tuple[str, ...] = ()
+    ) -> tuple[dict[str, Any], dict[str, Any], tuple | None]:
+        """The node's arguments substituted (`first_only` ones dropped: they belong to the first
+        instance) and, apart, those `override` replaces for this instance or its repeat group,
+        with where the override is written."""
+        args = evaluate(raw.args, env, raw.doc, raw.arg_path(), ctx.notes)
+        args = {k: v for k, v in args.items() if k not in first_only}
+        extra, origin = self.overrides.for_node((ctx.group, name), self.params)
+        return args, extra, origin
+
+    def validated(
+        self, raw: RawNode, model: type, name: str, env: dict, ctx: Context,
+        first_only: tuple[str, ...] = (),
+    ) -> Any:  # fmt: skip
+        """The arguments validated by the op's or block's model; errors point at the node or
+        at the override that gave the value."""
+        args, extra, origin = self.arguments(raw, name, env, ctx, first_only)
+        try:
+            return model.model_validate({**args, **extra})
+        except ValidationError as e:
+            mine = [err for err in e.errors() if _arg_of(err) not in extra]
+            diags = pydantic_diagnostics(raw.doc, raw.arg_path(), mine, args, model)
+            if origin:
+                theirs = [err for err in e.errors() if _arg_of(err) in extra]
+                diags += pydantic_diagnostics(*origin, theirs, extra, model)
+            raise SpecError([replace(d, notes=ctx.notes) for d in diags]) from None
+
+    # ---- primitives ---------------------------------------------------------------------------
+    def place_primitive(
+        self, raw: RawNode, name: str, inputs: list[str], env: dict, ctx: Context, first: bool
+    ) -> str:
+        """Place primitive op `raw.op` as node `name`: validate its arguments, infer its shape and
+        costs, check the bounds. The one way a node enters the graph (blocks too)."""
+        cls = OPS[raw.op]
+        op = self.validated(raw, cls, name, env, ctx, () if first else ("strides",))
+        check_arity(f"{raw.op} '{name}'", cls.arity, len(inputs), raw.at(key=True), ctx.notes)
+        shapes = [Tensor.of(self.graph.nodes[n].shape, n) for n in inputs]
+        try:
+            result = op.infer(shapes)
+        except ShapeError as e:
+            raise SpecError.at(raw.at(key=True), f"{raw.op} '{name}' {e}", *ctx.notes) from None
+        node = Node(
+            name=name, op=raw.op, args=op, inputs=tuple(inputs), shape=tuple(result.shape),
+            weights=result.trainable, fixed_weights=result.non_trainable, macs=result.macs,
+            block=ctx.block, section=ctx.section, source=raw.at(key=True),
+        )  # fmt: skip
+        self._check_bounds(node, raw, ctx.notes)
+        self.names.claim(name, raw.at("name") if raw.name is not None else raw.at(key=True),
+                         ctx.notes)  # fmt: skip
+        self._add(node)
+        return name
+
+    def _check_bounds(self, node: Node, raw: RawNode, notes: tuple[str, ...]) -> None:
+        lim = self.limits
+        elements = math.prod(node.shape)
+        total = self.params_so_far + node.params
+        bound = f"over the bound of {lim.max_params:,} (raise it with --max-params)"
+        problem = None
+        if elements > lim.max_elements:
+            problem = (
+                f"its output {fmt(node.shape)} holds {elements:,} values, over {lim.max_elements:,}"
+            )
+        elif node.params > lim.max_params:
+            problem = f"it has {node.params:,} params, {bound}"
+        elif total > lim.max_params:
+            problem = f"the network reaches {total:,} params here, {bound}"
+        elif len(self.graph) >= lim.max_nodes:
+            problem = f"the network passes {lim.max_nodes:,} nodes here (raise it with --max-nodes)"
+        if problem:
+            raise SpecError.at(raw.at(key=True), f"{node.op} '{node.name}': {problem}", *notes)
+
+    def _add(self, node: Node) -> None:
+        self.graph.nodes[node.name] = node
+        self.params_so_far += node.params
+
+
+def _arg_of(error: Any) -> Any:
+    """The top-level argument a pydantic error is about."""
+    loc = error.get("loc") or ()
+    return loc[0] if loc else None
