@@ -1,4 +1,4 @@
-"""The `archc` command: a thin layer over the library (DESIGN §6).
+"""The `archc` command: a thin layer over the library (docs/contracts.md).
 
 `check` and `summary` never import TensorFlow; a test runs them in a subprocess to prove it.
 User mistakes print `path:line:col: error: …` on stderr and exit 1, without a traceback.
@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from .backends import model_suffix
 from .compile import Limits, compile_file
 from .errors import SpecError
 from .graph import Graph
@@ -127,11 +128,11 @@ def main() -> None:
 def check(specs: tuple[str, ...], sets: tuple[str, ...], max_params: int, max_nodes: int,
           quiet: bool) -> None:  # fmt: skip
     """Validate SPECS and infer every shape, without TensorFlow. Exit 0 if all are valid."""
-    overrides = _parse_sets(sets)
+    values = _parse_sets(sets)
     failed = 0
     for spec in specs:
         try:
-            graph = compile_file(spec, overrides, limits=_limits(max_params, max_nodes))
+            graph = compile_file(spec, values, limits=_limits(max_params, max_nodes))
         except SpecError as e:
             click.echo(e.render(), err=True)
             failed += 1
@@ -188,9 +189,10 @@ def build(spec: str, output: str | None, sets: tuple[str, ...], max_params: int,
     from . import summary as s
     from .build import build_and_save
 
-    if output is not None and not output.endswith(".keras"):
+    suffix = model_suffix("keras")
+    if output is not None and not output.endswith(suffix):
         raise click.BadParameter(
-            f"the file name must end in .keras, got {output!r}", param_hint="-o"
+            f"the file name must end in {suffix}, got {output!r}", param_hint="-o"
         )
     graph = _compile(spec, sets, max_params, max_nodes, no_head)
     if not quiet:

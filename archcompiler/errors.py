@@ -66,7 +66,7 @@ class SpecError(Exception):
         return "\n".join(d.render(caret) for d in self.diagnostics)
 
 
-# Keras argument names users will guess, mapped to ours (ours are shorter, as in DESIGN §4).
+# Keras argument names users will guess, mapped to ours (ours are shorter; docs/language.md).
 KERAS_ALIASES = {
     "kernel_size": "kernel",
     "pool_size": "pool",

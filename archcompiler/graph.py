@@ -5,6 +5,7 @@ Everything after the compile walk (summary, the Keras backend, pictures) reads o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from .errors import Location
@@ -51,6 +52,23 @@ class BlockInstance:
     output: str | None = None  # the node whose shape is the block's output
 
 
+def folded_into(block: tuple[str, ...], depth: int | None) -> tuple[str, ...] | None:
+    """The block instance a node inside `block` folds into when blocks nested deeper than
+    `depth` are shown as one (0: top-level blocks only); None when the node shows itself."""
+    if depth is None or len(block) <= depth:
+        return None
+    return block[: depth + 1]
+
+
+@dataclass
+class Totals:
+    """Sums over the nodes of a block instance (nested ones included)."""
+
+    params: int = 0
+    macs: int = 0
+    elements: int = 0  # of every node output, batch 1
+
+
 @dataclass
 class Graph:
     name: str
@@ -84,13 +102,19 @@ class Graph:
     def macs(self) -> int:
         return sum(n.macs for n in self.nodes.values())
 
+    def block_totals(self) -> dict[tuple[str, ...], Totals]:
+        """Params, MACs and output elements of every block instance, at every level."""
+        totals: dict[tuple[str, ...], Totals] = {}
+        for n in self.nodes.values():
+            elements = math.prod(n.shape)
+            for i in range(1, len(n.block) + 1):
+                t = totals.setdefault(n.block[:i], Totals())
+                t.params += n.params
+                t.macs += n.macs
+                t.elements += elements
+        return totals
+
     @property
     def activations(self) -> int:
-        """Elements of every node output summed, batch 1 (DESIGN §6)."""
-        total = 0
-        for n in self.nodes.values():
-            size = 1
-            for d in n.shape:
-                size *= d
-            total += size
-        return total
+        """Elements of every node output summed, batch 1 (docs/contracts.md)."""
+        return sum(math.prod(n.shape) for n in self.nodes.values())

@@ -1,4 +1,5 @@
-"""Tables and totals from a Graph: the terminal table, Markdown, and the JSON of DESIGN §6."""
+"""Tables and totals from a Graph: the terminal table, Markdown, and the JSON whose fields
+docs/contracts.md lists."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .graph import Graph, Node
+from .graph import Graph, Node, Totals, folded_into
 from .ops.base import GLOBAL, fmt
 
 FLOAT32 = 4
 
 
 def to_json(graph: Graph) -> dict[str, Any]:
-    """The `archc summary --format json` object (DESIGN §6); node figures add up to the totals."""
+    """The `archc summary --format json` object (docs/contracts.md); node figures add up to the
+    totals."""
     nodes = graph.nodes
     rf = receptive_fields(graph)
     return {
@@ -99,14 +101,8 @@ class Row:
 def rows(graph: Graph, depth: int | None = None) -> list[Row]:
     """Graph order; a block opens with a header row (its totals) and, deeper than `depth`,
     stands for its contents as one folded row."""
-    totals: dict[tuple[str, ...], list[int]] = {}
+    totals = graph.block_totals()
     rf = receptive_fields(graph)
-    for node in graph:
-        for i in range(1, len(node.block) + 1):
-            t = totals.setdefault(node.block[:i], [0, 0, 0])
-            t[0] += node.params
-            t[1] += node.macs
-            t[2] += math.prod(node.shape) * FLOAT32
     out: list[Row] = []
     opened: tuple[str, ...] = ()
     prev: Node | None = None
@@ -115,12 +111,11 @@ def rows(graph: Graph, depth: int | None = None) -> list[Row]:
         common = 0
         while common < min(len(path), len(opened)) and path[common] == opened[common]:
             common += 1
-        for i in range(common + 1, len(path) + 1):
-            if depth is not None and i > depth + 1:
-                break
+        headed = folded_into(path, depth) or path  # the deepest block that gets a row
+        for i in range(common + 1, len(headed) + 1):
             out.append(_block_row(graph, path[:i], totals[path[:i]], rf))
         opened = path
-        if depth is None or len(path) <= depth:
+        if folded_into(path, depth) is None:
             linked = prev is None or node.inputs != (prev.name,)
             shown = ", ".join(node.inputs) if linked and node.op != "input" else ""
             row = Row(node.name, node.op, fmt(node.shape), node.params, node.macs, len(path), shown)
@@ -136,7 +131,7 @@ def _rf_text(r: int | None) -> str:
 
 
 def _block_row(
-    graph: Graph, path: tuple[str, ...], total: list[int], rf: dict[str, int | None]
+    graph: Graph, path: tuple[str, ...], total: Totals, rf: dict[str, int | None]
 ) -> Row:
     block = graph.blocks.get(path)
     kind = block.kind if block else "block"
@@ -144,8 +139,8 @@ def _block_row(
     if block and block.output and block.output in graph.nodes:
         shape = fmt(graph.nodes[block.output].shape)
         field = _rf_text(rf[block.output])
-    row = Row(path[-1], kind, shape, total[0], total[1], len(path) - 1, is_block=True)
-    row.memory, row.rf = total[2], field
+    row = Row(path[-1], kind, shape, total.params, total.macs, len(path) - 1, is_block=True)
+    row.memory, row.rf = total.elements * FLOAT32, field
     return row
 
 

@@ -2,8 +2,8 @@
 
 Measures the wall time of ONE process `archc check specs/*.yaml` (run as
 `python -m archcompiler.cli check ...` so the console script need not be installed; best of 5)
-and divides it by the wall time of `python -c "import tensorflow"` (best of 3). DESIGN §1 says
-everything `check` answers comes "in well under a second without importing TensorFlow"; our goal
+and divides it by the wall time of `python -c "import tensorflow"` (best of 3). Everything `check`
+answers comes in well under a second without importing TensorFlow (docs/contracts.md); our goal
 is a ratio of at most 0.2. It also prints the five slowest imports of the check process, from
 `python -X importtime`, to show where start-up time goes.
 

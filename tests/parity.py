@@ -1,4 +1,4 @@
-"""The fidelity harness (DESIGN §7): our model against its keras.applications twin."""
+"""The fidelity harness (docs/contracts.md, Fidelity): our model against its keras.applications twin."""
 
 from __future__ import annotations
 

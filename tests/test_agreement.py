@@ -1,4 +1,4 @@
-"""DESIGN §7: for every spec, the shapes and params `archc summary` infers without TensorFlow
+"""Fidelity (docs/contracts.md): for every spec, the shapes and params `archc summary` infers without TensorFlow
 equal what the built Keras model reports, node by node."""
 
 from __future__ import annotations

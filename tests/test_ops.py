@@ -258,7 +258,7 @@ def hand_macs(kind: str, args: Args, shapes: Shapes, out: tuple[int, ...]) -> in
         return h * w * cin * kh * kw * args["filters"]
     if kind == "dense":
         return math.prod(shapes[0][:-1]) * cin * args["units"]
-    return 0  # MACs count convolutions and dense layers only (DESIGN §6)
+    return 0  # MACs count convolutions and dense layers only (docs/contracts.md)
 
 
 @pytest.fixture(scope="module")

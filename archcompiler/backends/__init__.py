@@ -19,7 +19,8 @@ from typing import Any, Protocol
 
 from ..graph import Graph
 
-BACKENDS = {"keras": "archcompiler.backends.keras"}  # name → module implementing `Backend`
+# name → (the module implementing `Backend`, the suffix of the model files it writes)
+BACKENDS = {"keras": ("archcompiler.backends.keras", ".keras")}
 
 
 class Backend(Protocol):
@@ -45,7 +46,12 @@ class Backend(Protocol):
 
 def get_backend(name: str = "keras") -> Backend:
     """The backend module called `name`, imported now (for Keras: TensorFlow with it)."""
-    return importlib.import_module(BACKENDS[name])  # type: ignore[return-value]
+    return importlib.import_module(BACKENDS[name][0])  # type: ignore[return-value]
+
+
+def model_suffix(name: str = "keras") -> str:
+    """The file suffix of the models backend `name` saves (checked before anything is built)."""
+    return BACKENDS[name][1]
 
 
 class CountMismatch(RuntimeError):

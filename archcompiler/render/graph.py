@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..atomic import write_atomically
-from ..graph import Graph, Node
+from ..graph import Graph, Node, Totals, folded_into
 from ..summary import human
 
 # suffix → `dot -T` format; None: the DOT text itself, no Graphviz needed
@@ -107,8 +107,8 @@ def to_dot(graph: Graph, depth: int | None = None) -> str:
     before: dict[str, str | None] = {}  # drawn id → the id drawn just before its first node
     last: str | None = None
     for node in graph:
-        if depth is not None and len(node.block) > depth:
-            path = node.block[: depth + 1]
+        path = folded_into(node.block, depth)
+        if path is not None:
             fold = folds.get(path)
             if fold is None:
                 fold = folds[path] = _Fold(path, _fold_id(path, graph))
@@ -140,7 +140,7 @@ def to_dot(graph: Graph, depth: int | None = None) -> str:
         f"  node {_attrs(**_NODE)};",
         f"  edge {_attrs(**_EDGE)};",
     ]
-    _emit(graph, root, lines, "  ")
+    _emit(graph, root, lines, "  ", graph.block_totals())
     for (src, dst), skip in edges.items():
         lines.append(f"  {_q(src)} -> {_q(dst)}" + (f" {_attrs(**_SKIP)}" if skip else "") + ";")
     lines.append("}")
@@ -218,7 +218,10 @@ def _fold_id(path: tuple[str, ...], graph: Graph) -> str:
     return fid
 
 
-def _emit(graph: Graph, cluster: _Cluster, lines: list[str], indent: str) -> None:
+def _emit(
+    graph: Graph, cluster: _Cluster, lines: list[str], indent: str,
+    totals: dict[tuple[str, ...], Totals],
+) -> None:  # fmt: skip
     """Append the DOT statements of `cluster`'s items (nested clusters recursively)."""
     inputs, outputs = graph.inputs, graph.outputs  # a few names each
     for item in cluster.items:
@@ -230,13 +233,13 @@ def _emit(graph: Graph, cluster: _Cluster, lines: list[str], indent: str) -> Non
             lines.append(f"{indent}subgraph {_q('cluster_' + '/'.join(path))} {{")
             label = _label(f"{path[-1]} ({kind})")
             lines.append(f"{indent}  graph {_attrs(**_CLUSTER, fillcolor=fill, label=label)};")
-            _emit(graph, item, lines, indent + "  ")
+            _emit(graph, item, lines, indent + "  ", totals)
             lines.append(f"{indent}}}")
         elif isinstance(item, _Fold):
             block = graph.blocks.get(item.path)
             kind = block.kind if block else "block"
             out = block.output if block and block.output in graph.nodes else item.members[-1].name
-            params = sum(n.params for n in item.members)
+            params = totals[item.path].params
             shape = _shape(graph.nodes[out].shape)
             attrs = {
                 "label": _label(item.path[-1], f"{kind} · {shape}", f"{params:,} params"),

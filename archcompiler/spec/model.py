@@ -1,4 +1,4 @@
-"""The pydantic models of a spec file's structure (DESIGN §4).
+"""The pydantic models of a spec file's structure (docs/language.md).
 
 Nodes are kept as raw YAML here and checked one by one against the model of their op or block in
 `spec.validate`: the op name is the tag of a discriminated union, routed by hand so an unknown
