@@ -453,9 +453,14 @@ def test_keras_refuses_what_we_refuse(keras: Any, kind: str, args: Args, shapes:
         infer(kind, args, shapes)
     multi = OPS[kind].arity != (1, 1)
     batched = [(None, *s) for s in shapes] if multi else (None, *shapes[0])
-    with pytest.raises(ValueError):
+    try:
         to_keras(keras, kind, args).build(batched)
-        to_keras(keras, kind, args).compute_output_shape(batched)
+        out = to_keras(keras, kind, args).compute_output_shape(batched)
+    except ValueError:
+        return  # Keras refuses it too (Keras ≥ 3.14 refuses all of these)
+    # older Keras builds such a layer and infers an empty output: no usable layer either
+    sizes = [d for d in (out if isinstance(out[0], (int, type(None))) else out[0]) if d is not None]
+    assert min(sizes) <= 0, f"Keras builds this layer, with output {out}"
 
 
 def test_errors_name_where_shapes_come_from() -> None:
