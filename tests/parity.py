@@ -1,4 +1,5 @@
-"""The fidelity harness (docs/contracts.md, Fidelity): our model against its keras.applications twin."""
+"""The fidelity harness (docs/contracts.md, Fidelity): our model against its keras.applications
+twin."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Fidelity (docs/contracts.md): for every spec, the shapes and params `archc summary` infers without TensorFlow
-equal what the built Keras model reports, node by node."""
+"""Fidelity (docs/contracts.md): for every spec, the shapes and params `archc summary` infers
+without TensorFlow equal what the built Keras model reports, node by node."""
 
 from __future__ import annotations
 

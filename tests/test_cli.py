@@ -1,4 +1,5 @@
-"""The `archc` command: the contracts of docs/contracts.md, exit codes, and no TensorFlow in check/summary."""
+"""The `archc` command: the contracts of docs/contracts.md, exit codes, and no TensorFlow in
+check/summary."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Every class of user mistake: its message, and the line and column it points at (docs/contracts.md, Errors; docs/errors.md).
+"""Every class of user mistake: its message, and the line and column it points at
+(docs/contracts.md, Errors; docs/errors.md).
 
 Each test writes a small spec, compiles it (or runs the CLI) and checks the diagnostic against
 positions computed from the test's own text (`pos`), never copied from the output. Messages

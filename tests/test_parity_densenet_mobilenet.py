@@ -1,4 +1,5 @@
-"""DenseNet121/169/201 and MobileNet against keras.applications (fidelity, docs/contracts.md; slow: full builds).
+"""DenseNet121/169/201 and MobileNet against keras.applications (fidelity, docs/contracts.md;
+slow: full builds).
 
 Beyond `assert_parity` (names, params, shapes, copied weights → same predictions) these check the
 creation order and every layer's configuration, so the specs are the Keras functions layer for

@@ -1,4 +1,5 @@
-"""Fidelity (docs/contracts.md) of the VGG and ResNet zoo specs against their keras.applications twins:
+"""Fidelity (docs/contracts.md) of the VGG and ResNet zoo specs against their keras.applications
+twins:
 same layer names, params, per-layer output shapes and weights layout, and the same predictions
 with the twin's weights copied in; plus the same layer order and layer arguments. Full-size
 Keras builds, so marked slow."""

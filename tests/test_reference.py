@@ -14,8 +14,8 @@ from archcompiler.backends.keras_layers import keras_layer
 from archcompiler.blocks import BLOCKS
 from archcompiler.cli import main
 from archcompiler.compile import compile_file
-from archcompiler.ops import OPS
 from archcompiler.grammar import STRUCTURAL
+from archcompiler.ops import OPS
 from tests.conftest import ROOT, SPECS
 
 ALL = [*OPS, *BLOCKS]

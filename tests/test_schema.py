@@ -16,10 +16,10 @@ from pydantic import ValidationError
 
 from archcompiler.blocks import BLOCKS
 from archcompiler.cli import main
+from archcompiler.grammar import STRUCTURAL
 from archcompiler.ops import OPS
 from archcompiler.schema import schema_text, spec_schema
 from archcompiler.spec.loader import load_file, load_text
-from archcompiler.grammar import STRUCTURAL
 from tests.conftest import ROOT, SPECS
 
 COMMITTED = ROOT / "docs" / "archspec.schema.json"
