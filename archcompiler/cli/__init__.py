@@ -1,0 +1,11 @@
+"""The `archc` command: a thin layer over the library (docs/contracts.md).
+
+`check`, `summary`, `graph`, `schema`, `blocks` and `docs` never import TensorFlow; a test runs
+them in a subprocess to prove it. User mistakes print `path:line:col: error: …` on stderr and
+exit 1, without a traceback.
+"""
+
+from . import design, training  # noqa: F401  (they add their commands to `main`)
+from .app import main
+
+__all__ = ["main"]

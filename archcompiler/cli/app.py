@@ -1,0 +1,129 @@
+"""The `archc` group and what its commands share: the options, `--set` parsing, compiling a
+spec, and turning every user mistake into a located message and exit 1."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any
+
+import click
+
+from ..compile import Limits, compile_file
+from ..errors import Location, SpecError
+from ..graph import Graph
+
+
+def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def limits_of(max_params: int, max_nodes: int) -> Limits:
+    return Limits(max_params=max_params, max_nodes=max_nodes)
+
+
+def compile_spec(
+    spec: str, sets: tuple[str, ...], max_params: int, max_nodes: int, no_head: bool
+) -> Graph:
+    """What summary, build and graph share: the spec with --set, bounds and --no-head."""
+    return compile_file(
+        spec, parse_sets(sets), head=not no_head, limits=limits_of(max_params, max_nodes)
+    )
+
+
+def spec_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--set, --max-params and --max-nodes, shared by every command that compiles a spec."""
+    f = click.option(
+        "--max-nodes", type=click.IntRange(1), default=Limits.max_nodes, show_default=True,
+        help="Refuse specs that expand to more primitive ops than this.",
+    )(f)  # fmt: skip
+    f = click.option(
+        "--max-params", type=click.IntRange(1), default=Limits.max_params, show_default=True,
+        help="Refuse specs with more parameters than this.",
+    )(f)  # fmt: skip
+    return click.option(
+        "--set", "sets", multiple=True, metavar="KEY=VALUE",
+        help="Override a param of the spec (typed by its default). Repeatable.",
+    )(f)  # fmt: skip
+
+
+def no_head_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--no-head", is_flag=True, help="Leave out the head (classifier).")(f)
+
+
+def depth_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--depth N: fold blocks nested deeper than N into one `what` (row, node)."""
+    return click.option(
+        "--depth", type=click.IntRange(0), default=None,
+        help=f"Fold blocks nested deeper than N into one {what} (0: top-level blocks only).",
+    )  # fmt: skip
+
+
+def output_option(help: str, *, required: bool = False, **kwargs: Any) -> Callable[..., Any]:
+    """-o/--output FILE (a directory where `kwargs` say so)."""
+    kwargs.setdefault("type", click.Path(dir_okay=False))
+    return click.option("-o", "--output", required=required, default=None, help=help, **kwargs)
+
+
+def format_option(*choices: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--format", "fmt", type=click.Choice(list(choices)), default=choices[0], show_default=True
+    )
+
+
+def reports_errors(f: Callable[..., Any]) -> Callable[..., Any]:
+    """SpecError → located messages on stderr, exit 1; any other failure is our bug: exit 2."""
+
+    @wraps(f)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except SpecError as e:
+            click.echo(e.render(), err=True)
+            sys.exit(1)
+        except click.ClickException:
+            raise  # usage errors: click prints them and exits 2
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as e:  # an internal error: say so plainly, keep the trace for debugging
+            if os.environ.get("ARCHC_DEBUG"):
+                raise
+            click.echo(
+                f"archc: internal error: {type(e).__name__}: {e}\n"
+                "(this is a bug in archcompiler; rerun with ARCHC_DEBUG=1 for the traceback)",
+                err=True,
+            )
+            sys.exit(2)
+
+    return run
+
+
+def echo_report(lines: Iterable[str]) -> None:
+    """Report lines on stdout; those starting with "warning:" on stderr."""
+    for line in lines:
+        click.echo(line, err=line.startswith("warning:"))
+
+
+def write_file(path: str, text: str) -> None:
+    """All or nothing; a failure of the file system is the user's to fix, so exit 1."""
+    from ..atomic import write_atomically
+
+    try:
+        write_atomically(path, text)
+    except OSError as e:
+        raise SpecError.at(Location(path), f"cannot write this file: {e.strerror or e}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="archcompiler")
+def main() -> None:
+    """archcompiler: YAML architecture specs in, shape-checked Keras models out."""

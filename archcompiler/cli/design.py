@@ -1,0 +1,185 @@
+"""The design-time commands: check, summary, build, graph, schema, blocks, docs. All but
+`build` answer without importing TensorFlow (a test runs them in a subprocess to prove it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from ..backends import model_suffix
+from ..compile import compile_file
+from ..errors import SpecError
+from .app import (
+    compile_spec,
+    depth_option,
+    echo_report,
+    format_option,
+    limits_of,
+    main,
+    no_head_option,
+    output_option,
+    parse_sets,
+    reports_errors,
+    spec_options,
+    write_file,
+)  # fmt: skip
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@spec_options
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@reports_errors
+def check(specs: tuple[str, ...], sets: tuple[str, ...], max_params: int, max_nodes: int,
+          quiet: bool) -> None:  # fmt: skip
+    """Validate SPECS and infer every shape, without TensorFlow. Exit 0 if all are valid."""
+    values = parse_sets(sets)
+    failed = 0
+    for spec in specs:
+        try:
+            graph = compile_file(spec, values, limits=limits_of(max_params, max_nodes))
+        except SpecError as e:
+            click.echo(e.render(), err=True)
+            failed += 1
+            continue
+        if not quiet:
+            from ..summary import human
+
+            click.echo(
+                f"{spec}: ok — {graph.total_params:,} params, {human(graph.macs)} MACs, "
+                f"{len(graph):,} layers"
+            )
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@spec_options
+@depth_option("row")
+@format_option("table", "json", "markdown")
+@no_head_option
+@reports_errors
+def summary(spec: str, sets: tuple[str, ...], max_params: int, max_nodes: int,
+            depth: int | None, fmt: str, no_head: bool) -> None:  # fmt: skip
+    """Print every layer's output shape, params and MACs, without TensorFlow."""
+    from .. import summary as s
+
+    graph = compile_spec(spec, sets, max_params, max_nodes, no_head)
+    if fmt == "json":
+        click.echo(json.dumps(s.to_json(graph), indent=1))
+    elif fmt == "markdown":
+        click.echo(s.render_markdown(graph, depth))
+    else:
+        click.echo(s.render_table(graph, depth))
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@output_option("Write the model to FILE.keras (atomically: all or nothing).")
+@spec_options
+@no_head_option
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Load weights: a Keras .weights.h5, or a legacy .h5 (by layer name) such as "
+    "keras.applications ships.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Do not print the summary table.")
+@reports_errors
+def build(spec: str, output: str | None, sets: tuple[str, ...], max_params: int, max_nodes: int,
+          no_head: bool, weights: str | None, quiet: bool) -> None:  # fmt: skip
+    """Compile SPEC into a Keras model; print its summary; optionally write FILE.keras."""
+    from .. import summary as s
+    from ..build import build_and_save
+
+    suffix = model_suffix("keras")
+    if output is not None and not output.endswith(suffix):
+        raise click.BadParameter(
+            f"the file name must end in {suffix}, got {output!r}", param_hint="-o"
+        )
+    graph = compile_spec(spec, sets, max_params, max_nodes, no_head)
+    if not quiet:
+        click.echo(s.render_table(graph))
+    echo_report(build_and_save(graph, output, weights))
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@output_option("FILE.dot, FILE.svg or FILE.png (SVG and PNG need Graphviz's `dot`).", required=True)
+@spec_options
+@depth_option("node")
+@no_head_option
+@reports_errors
+def graph(spec: str, output: str, sets: tuple[str, ...], max_params: int, max_nodes: int,
+          depth: int | None, no_head: bool) -> None:  # fmt: skip
+    """Draw SPEC: nodes with name, op and shape; blocks as clusters, folded at --depth."""
+    from ..render.graph import RenderError, write
+
+    compiled = compile_spec(spec, sets, max_params, max_nodes, no_head)
+    try:
+        write(compiled, output, depth)
+    except RenderError as e:  # e.g. Graphviz missing for .svg/.png
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Wrote {output}")
+
+
+@main.command()
+@output_option("Write the schema to FILE (atomically) instead of printing it.")
+@reports_errors
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of the spec language (for editors: yaml-language-server)."""
+    from ..schema import schema_text
+
+    text = schema_text()
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_file(output, text)
+    click.echo(f"Wrote {output}")
+
+
+@main.command()
+@click.argument("name", required=False)
+@reports_errors
+def blocks(name: str | None) -> None:
+    """List every primitive op and built-in block with its arguments; NAME shows one in full."""
+    from ..reference import describe, overview
+
+    try:
+        click.echo(overview() if name is None else describe(name))
+    except LookupError as e:  # an unknown name, with a suggestion
+        raise click.ClickException(str(e.args[0])) from None
+
+
+@main.command()
+@click.option("--write", "write_dir", type=click.Path(file_okay=False), default=None,
+              help="Write ops.md, blocks.md and zoo.md into DIR.")  # fmt: skip
+@click.option("--check", "check_dir", type=click.Path(file_okay=False), default=None,
+              help="Exit 1 if the docs in DIR are stale.")  # fmt: skip
+@reports_errors
+def docs(write_dir: str | None, check_dir: str | None) -> None:
+    """Generate the reference docs (ops, blocks, zoo) from the models: `--write docs`."""
+    from pathlib import Path
+
+    from ..reference import generated_docs, stale_docs
+
+    if (write_dir is None) == (check_dir is None):
+        raise click.UsageError("give --write DIR or --check DIR")
+    if check_dir is not None:
+        stale = stale_docs(Path(check_dir))
+        for name in stale:
+            click.echo(f"{Path(check_dir) / name} is stale", err=True)
+        if stale:
+            click.echo("regenerate: archc docs --write docs", err=True)
+            sys.exit(1)
+        return
+    os.makedirs(write_dir, exist_ok=True)  # type: ignore[arg-type]
+    for name, text in generated_docs().items():
+        target = os.path.join(write_dir, name)  # type: ignore[arg-type]
+        write_file(target, text)
+        click.echo(f"wrote {target}")

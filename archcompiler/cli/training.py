@@ -1,0 +1,245 @@
+"""The training commands: train, evaluate, predict (TensorFlow is imported only once the data,
+the head and the options have been checked)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ..train.data import PREPROCESS
+from .app import (
+    echo_report,
+    format_option,
+    limits_of,
+    main,
+    output_option,
+    parse_sets,
+    reports_errors,
+    spec_options,
+)
+
+
+def _reads_a_trained_model(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--preprocess and --format, shared by evaluate and predict."""
+    f = format_option("table", "json")(f)
+    return click.option(
+        "--preprocess", type=click.Choice(list(PREPROCESS)), default=None,
+        help="Pixel preprocessing [default: the run's (run.json beside MODEL), else unit].",
+    )(f)  # fmt: skip
+
+
+def _command_line() -> list[str]:
+    """The running command as an `archc …` line: its arguments and the options that differ
+    from their defaults (what run.json records to repeat a run)."""
+    ctx = click.get_current_context()
+    words = ["archc", ctx.info_name or ""]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if isinstance(param, click.Argument):
+            words += [str(v) for v in value] if isinstance(value, tuple) else [str(value)]
+        elif value not in (None, False, (), param.default):
+            for v in value if isinstance(value, tuple) else (value,):
+                words += [param.opts[-1]] if v is True else [param.opts[-1], str(v)]
+    return words
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(readable=False),  # our scan says what is wrong with it, located
+    help="Image folder: DIR/<class>/*.jpg|png…, or DIR/train + DIR/val (or test).",
+)
+@output_option("Run directory (default: runs/<spec name>-N).", type=click.Path(file_okay=False))
+@click.option(
+    "--epochs",
+    type=click.IntRange(1, 100_000),
+    default=10,
+    show_default=True,
+    help="Train up to this many epochs in all (with --resume: the new total).",
+)
+@click.option("--batch-size", type=click.IntRange(1, 65_536), default=32, show_default=True)
+@click.option(
+    "--lr",
+    type=click.FloatRange(0, 10, min_open=True),
+    default=None,
+    help="Learning rate [default: adam 0.001, sgd 0.01 (momentum 0.9), rmsprop 0.001].",
+)
+@click.option(
+    "--optimizer", type=click.Choice(["adam", "sgd", "rmsprop"]), default="adam", show_default=True
+)
+@click.option(
+    "--val-split",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=None,
+    help="Hold out this fraction of DIR for validation [default: 0.2; 0: none].",
+)
+@click.option(
+    "--val",
+    "val_dir",
+    type=click.Path(readable=False),
+    default=None,
+    help="Validate on this image folder instead of a split of --data.",
+)
+@click.option(
+    "--augment",
+    is_flag=True,
+    help="Random flips, rotations (±10%) and zooms (±10%) while training.",
+)
+@click.option(
+    "--preprocess",
+    type=click.Choice(list(PREPROCESS)),
+    default="unit",
+    show_default=True,
+    help="Pixels: unit = x/255; none = raw 0–255; caffe, tf, torch = ImageNet's, "
+    "as keras.applications weights expect (VGG/ResNet, MobileNet, DenseNet).",
+)
+@spec_options
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Start from these weights: .weights.h5, a legacy .h5 or a .keras file "
+    "(the last two by layer name, e.g. a pretrained backbone).",
+)
+@click.option(
+    "--cache-features",
+    is_flag=True,
+    help="Run the frozen backbone once and train the head on its outputs "
+    "(needs `freeze: backbone`; no --augment).",
+)
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Continue the run in this directory from its last epoch.",
+)
+@click.option("--force", is_flag=True, help="Replace the run in an existing run directory.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["default", "mirrored"]),
+    default="default",
+    show_default=True,
+    help="mirrored: tf.distribute.MirroredStrategy over all GPUs.",
+)
+@click.option(
+    "--mixed-precision",
+    is_flag=True,
+    help="float16 compute with float32 weights and outputs (for GPUs).",
+)
+@click.option("--tensorboard", is_flag=True, help="Write TensorBoard logs to RUN_DIR/logs.")
+@click.option("--no-cache", is_flag=True, help="Decode images every epoch instead of once.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=1337, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="One line per epoch, no progress bars.")
+@reports_errors
+def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int,
+          lr: float | None, optimizer: str, val_split: float | None, val_dir: str | None,
+          augment: bool, preprocess: str, sets: tuple[str, ...], max_params: int,
+          max_nodes: int, weights: str | None, cache_features: bool, resume: str | None,
+          force: bool, strategy: str, mixed_precision: bool, tensorboard: bool,
+          no_cache: bool, seed: int, quiet: bool) -> None:  # fmt: skip
+    """Train SPEC on an image folder; keep the best epoch in RUN_DIR/model.keras."""
+    from ..train.options import TrainOptions
+    from ..train.prepare import prepare
+
+    if val_split is not None and val_dir is not None:
+        raise click.UsageError("give --val-split or --val, not both")
+    if cache_features and augment:
+        raise click.UsageError("--cache-features runs the backbone once, so no --augment")
+    run_dir = output
+    if resume is not None and (force or run_dir is not None):
+        raise click.UsageError("--resume continues its own directory: no -o or --force")
+    if tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise click.UsageError(
+            "--tensorboard needs the tensorboard package: pip install 'archcompiler[tensorboard]'"
+        )
+    options = TrainOptions(
+        epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, augment=augment,
+        preprocess=preprocess, seed=seed, strategy=strategy, mixed_precision=mixed_precision,
+        tensorboard=tensorboard, cache=not no_cache, cache_features=cache_features,
+        weights=weights, verbose=2 if quiet else "auto",
+    )  # fmt: skip
+    run = prepare(
+        spec, parse_sets(sets), data, val_dir, val_split, run_dir, resume=resume, force=force,
+        options=options, limits=limits_of(max_params, max_nodes), command=_command_line(),
+    )  # fmt: skip
+    c = run.classifier
+    click.echo(
+        f"{'Resuming' if run.resume else 'Training'} {run.graph.name} "
+        f"({run.graph.total_params:,} params, {run.graph.trainable_params:,} trainable) "
+        f"in {run.run_dir}: {c.loss}{' from logits' if c.from_logits else ''} on "
+        f"'{c.output}' ({c.units} {c.activation} unit{'s' if c.units > 1 else ''})."
+    )
+    from ..train import rundir
+    from ..train.fit import train as fit
+
+    try:
+        echo_report(fit(run, options))
+    except BaseException:
+        if not run.resume and not run.history:  # failed before an epoch: leave nothing behind
+            rundir.discard(run.run_dir)
+        raise
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option(
+    "--data", required=True, type=click.Path(readable=False), help="Image folder: DIR/<class>/…"
+)
+@click.option("--batch-size", type=click.IntRange(1, 65_536), default=32, show_default=True)
+@click.option(
+    "--confusion",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Confusion-matrix PNG [default: confusion.png beside MODEL].",
+)
+@_reads_a_trained_model
+@reports_errors
+def evaluate(model: str, data: str, batch_size: int, preprocess: str | None,
+             confusion: str | None, fmt: str) -> None:  # fmt: skip
+    """Accuracy, loss, per-class precision/recall and a confusion matrix of MODEL on DATA."""
+    from ..train.evaluate import evaluate as run_evaluation
+    from ..train.plots import write_confusion
+    from ..train.report import render_evaluation
+
+    report = run_evaluation(model, data, batch_size, preprocess)
+    confusion = confusion or os.path.join(os.path.dirname(os.path.abspath(model)), "confusion.png")
+    write_confusion(report["confusion_matrix"], report["class_names"], confusion,
+                    f"{os.path.basename(model)} on {data}")  # fmt: skip
+    report["confusion_png"] = confusion
+    if report["skipped_images"]:
+        click.echo(f"warning: skipped {report['skipped_images']:,} image(s) that could not be "
+                   "decoded", err=True)  # fmt: skip
+    click.echo(json.dumps(report, indent=1) if fmt == "json" else render_evaluation(report))
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--top",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="Show the K most probable classes.",
+)
+@_reads_a_trained_model
+@reports_errors
+def predict(model: str, images: tuple[str, ...], top: int, preprocess: str | None,
+            fmt: str) -> None:  # fmt: skip
+    """The most probable classes of each IMAGE under MODEL."""
+    from ..train.evaluate import predict as run_prediction
+
+    results = run_prediction(model, list(images), top, preprocess)
+    if fmt == "json":
+        click.echo(json.dumps(results, indent=1))
+        return
+    for r in results:
+        best = "  ".join(f"{t['class']} {t['probability']:.3f}" for t in r["top"])
+        click.echo(f"{r['image']}: {best}")
