@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,15 +50,27 @@ def load_weights_file(backend: Backend, model: object, path: str) -> str:
 def _terminate_as_interrupt() -> Iterator[list[int]]:
     """SIGTERM or Ctrl-C while saving unwinds like Ctrl-C, so the temporary file is removed. The
     signals are also recorded: Keras's saver swallows exceptions in places (a bare `except:`),
-    so the caller checks the record before renaming."""
+    and Python swallows one raised inside a finalizer or weakref callback (printing "Exception
+    ignored in …" with a traceback), so the caller checks the record before renaming, and such
+    a swallowed interrupt is not printed: it is acted on from the record."""
     received: list[int] = []
 
     def interrupt(signum: int, frame: object) -> None:
         received.append(signum)
         raise KeyboardInterrupt
 
-    with interrupts_handled_by(interrupt):
-        yield received
+    previous_hook = sys.unraisablehook
+
+    def unraisable(info: Any) -> None:
+        if not (received and isinstance(info.exc_value, KeyboardInterrupt)):
+            previous_hook(info)
+
+    sys.unraisablehook = unraisable
+    try:
+        with interrupts_handled_by(interrupt):
+            yield received
+    finally:
+        sys.unraisablehook = previous_hook
 
 
 def save_atomically(

@@ -150,6 +150,45 @@ def test_sigterm_swallowed_by_the_saver_still_stops_the_save(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.keras"]
 
 
+class _SignalledInACallback:
+    """A signal that lands while Python runs a weakref callback: the KeyboardInterrupt the handler
+    raises there is swallowed by Python itself ("Exception ignored in …", with a traceback)."""
+
+    def save(self, path: str) -> None:
+        import weakref
+
+        with open(path, "wb") as f:
+            f.write(b"PK partial")
+
+        class Gone:
+            pass
+
+        def callback(ref: object) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled while this callback runs
+            sum(range(1000))  # bytecode for the pending signal to be handled in
+
+        gone = Gone()
+        keep = weakref.ref(gone, callback)
+        del gone  # the callback runs now
+        assert keep() is None
+
+
+def test_a_signal_swallowed_in_a_callback_stops_the_save_quietly(tmp_path, monkeypatch) -> None:
+    """Regression test (seen once under load): the swallowed interrupt reaches no unraisable
+    hook (which prints a traceback on stderr), and no file is replaced."""
+    from archcompiler.build import save_atomically
+
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda info: unraisable.append(info.exc_value))
+    target = tmp_path / "out.keras"
+    target.write_bytes(OLD)
+    with pytest.raises(KeyboardInterrupt):
+        save_atomically(_SignalledInACallback(), str(target))
+    assert unraisable == []
+    assert target.read_bytes() == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.keras"]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_just_after_the_temporary_file_is_made_removes_it(
     tmp_path, monkeypatch, sig
