@@ -21,8 +21,10 @@ from archcompiler.spec.expr import (
     MAX_EXPR_LENGTH,
     Expr,
     ExprError,
+    Record,
     Value,
     evaluate,
+    helper,
     is_expr,
     names,
     parse,
@@ -211,8 +213,9 @@ def test_names() -> None:
     assert names("min + x") == {"min", "x"}  # a function name not called is a plain name
     assert names("a or b or a") == {"a", "b"}
     assert names("+".join(["x"] * 200)) == {"x"}
+    assert names("input.channels + x[k]") == {"input", "x", "k"}  # fields are not names
     with pytest.raises(ExprError):
-        names("a.b")
+        names("a.")
 
 
 def test_long_chains_are_not_deep() -> None:
@@ -246,9 +249,10 @@ def test_error_attributes() -> None:
         ("1 2", "unexpected number '2'", 2),
         ("1)", "unexpected ')'", 1),
         ("()", "unexpected ')'", 1),
-        ("a.b", "attribute access is not allowed", 1),
-        ("(a).b", "attribute access is not allowed", 3),
-        ("x[0]", "subscripts are not allowed", 1),
+        ("a.", "expected a field name after '.', got the end", 2),
+        ("a.__class__", "attribute access is not allowed ('__class__')", 1),
+        ("x[0", "'[' was never closed", 1),
+        ("[1, 2", "'[' was never closed", 0),
         ("lambda: 1", "lambda expressions are not allowed", 0),
         ("__import__('os')", "names starting with '_' are not allowed", 0),
         ("a + _x", "names starting with '_'", 4),
@@ -259,8 +263,8 @@ def test_error_attributes() -> None:
         ("max(1)", "max() takes at least 2 arguments (1 given)", 0),
         ("round(x=1)", "keyword arguments are not allowed", 7),
         ("max(1 2)", "expected ',' or ')', got number '2'", 6),
-        ("'abc'", "strings are not allowed", 0),
-        ('1 + "a"', "strings are not allowed", 4),
+        ("'abc", "this string is never closed", 0),
+        ('1 + "a', "this string is never closed", 4),
         ("1 = 1", "use '=='", 2),
         ("!a", "use 'not'", 0),
         ("a && b", "use 'and'", 2),
@@ -307,7 +311,7 @@ def test_syntax_errors(text: str, fragment: str, offset: int) -> None:
         ("0.0 ** -0.5", "zero cannot be raised", 4),
         ("true + 1", "'+' needs numbers, got bool", 5),
         ("1 * flag", "'*' needs numbers, got bool", 2),
-        ("s + t", "'+' needs numbers, got str", 2),
+        ("s + 1", "'+' needs numbers, got str", 2),  # strings join only strings
         ("s * 3", "'*' needs numbers, got str", 2),  # no string repetition
         ("-s", "'-' needs a number, got str", 0),
         ("-flag", "'-' needs a number, got bool", 0),
@@ -347,8 +351,8 @@ def test_undefined_name_without_close_match_has_no_suggestion() -> None:
 
 
 def test_env_values_must_be_values() -> None:
-    err = _error("a + 1", {"a": [1, 2]})  # type: ignore[dict-item]
-    assert err.message == "name 'a' has unsupported type list"
+    err = _error("a + 1", {"a": {"k": 1}})  # type: ignore[dict-item]
+    assert err.message == "name 'a' has unsupported type dict"
 
 
 def test_env_values_beyond_the_bounds() -> None:
@@ -743,3 +747,99 @@ def test_junk_only_ever_raises_expr_error(text: str) -> None:
             assert 0 <= exc.offset <= len(text), (exc.offset, text)
         else:
             assert isinstance(result, (int, float, bool, str, set))
+
+
+# --- typed values: strings, lists, records, the spec's own functions ----------------------------
+
+
+def test_strings_lists_and_items() -> None:
+    assert evaluate("'valid' if s == 1 else 'same'", {"s": 2}) == "same"
+    assert evaluate("'block_' + str(i + 1)", {"i": 0}) == "block_1"
+    assert evaluate("[k, k]", {"k": 7}) == [7, 7]
+    assert evaluate("[1, 7] if wide else [3, 3]", {"wide": True}) == [1, 7]
+    assert evaluate("x[-1] + len(x)", {"x": [4, 5, 6]}) == 9
+    assert evaluate("[1] + [2, 3]", {}) == [1, 2, 3]
+    assert evaluate("'ab'[1]", {}) == "b"
+    assert evaluate("x == [1, 2]", {"x": [1, 2]}) is True
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    items=st.lists(st.integers(-1000, 1000), min_size=1, max_size=20),
+    index=st.integers(-25, 25),
+    a=st.text("abc_01", max_size=10),
+    b=st.text("xyz_9", max_size=10),
+)
+def test_items_and_joins_agree_with_python(items: list[int], index: int, a: str, b: str) -> None:
+    env = {"x": items, "i": index, "a": a, "b": b}
+    if -len(items) <= index < len(items):
+        assert evaluate("x[i]", env) == items[index]
+    else:
+        assert "out of range" in _error("x[i]", env).message
+    assert evaluate("a + b", env) == a + b
+    assert evaluate("x + x", env) == items + items
+    assert evaluate("len(x) + len(a)", env) == len(items) + len(a)
+
+
+def test_records_have_only_their_fields() -> None:
+    shape = Record("the shape of input", channels=32, height=8, width=8, shape=[8, 8, 32])
+    env = {"input": shape, "w": 8}
+    assert evaluate("input.channels * 4 + input.shape[0]", env) == 136
+    assert (
+        "has no 'chanels' (it has channels, height, width, shape)"
+        in _error("input.chanels", env).message
+    )
+    assert "attribute access is not allowed on int" in _error("w.real", env).message
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("'a' * 3", "'*' needs numbers, got str"),  # no string repetition
+        ("s + s", "string too long"),
+        ("l + l", "list too long"),
+        ("[1][1]", "index 1 is out of range for 1 items"),
+        ("[1]['a']", "an index is an integer, got str"),
+        ("w[0]", "only lists and strings have items, not int"),
+        ("len(w)", "'len' needs a list or a string, got int"),
+        ("str([1])", "'str' needs a number or a string, got list"),
+    ],
+)
+def test_typed_values_stay_bounded_and_typed(text: str, fragment: str) -> None:
+    env = {"s": "x" * 600, "l": [0] * 600, "w": 8}
+    assert fragment in _error(text, env).message
+
+
+KERAS_MAKE_DIVISIBLE = (  # keras.applications' _make_divisible(v, divisor), as one expression
+    "max(d, int(v + d / 2) // d * d) + (d if max(d, int(v + d / 2) // d * d) < 0.9 * v else 0)"
+)
+
+
+def _keras_make_divisible(v: float, divisor: int) -> int:
+    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return new_v + divisor if new_v < 0.9 * v else new_v
+
+
+@settings(max_examples=80, deadline=None)
+@given(channels=st.integers(1, 2048), alpha=st.sampled_from([0.35, 0.5, 0.75, 1.0, 1.3, 1.4]))
+def test_a_spec_function_computes_what_keras_does(channels: int, alpha: float) -> None:
+    make_divisible = helper("make_divisible(v, d)", KERAS_MAKE_DIVISIBLE)
+    env = {"make_divisible": make_divisible, "c": channels, "alpha": alpha}
+    assert evaluate("make_divisible(c * alpha, 8)", env) == _keras_make_divisible(
+        channels * alpha, 8
+    )
+
+
+def test_spec_functions_see_only_their_parameters() -> None:
+    with pytest.raises(ExprError, match="'w' is not a parameter of f"):
+        helper("f(v)", "v * w")
+    with pytest.raises(ExprError, match="written `name"):
+        helper("f(v", "v")
+    with pytest.raises(ExprError, match="built-in function"):
+        helper("max(a, b)", "a")
+    f = helper("f(v)", "v * 2")
+    with pytest.raises(ExprError, match="function 'f' is not allowed"):
+        helper("g(v)", "f(v)")  # functions call the built-ins only: no chains, no recursion
+    assert evaluate("f(f(3))", {"f": f}) == 12
+    assert _error("f(1, 2)", {"f": f}).message == "f() takes 1 argument (2 given)"
+    assert "is a function: call it" in _error("f + 1", {"f": f}).message

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .base import MAX_DEPTH, ExprError
 from .tokens import Token, tokenize
 from .tree import (
     ALLOWED,
     FUNCTIONS,
+    Attribute,
     Binary,
     BoolOp,
     Call,
@@ -14,7 +17,9 @@ from .tree import (
     Conditional,
     Const,
     Expr,
+    ListExpr,
     Name,
+    Subscript,
     Unary,
 )
 
@@ -42,10 +47,11 @@ class Parser:
     """A Pratt parser over the token list; `depth` counts parens, unary operators, calls,
     `**` exponents and conditional branches, so hostile nesting fails before recursion does."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, helpers: Mapping[str, int] | None = None) -> None:
         self.tokens = tokenize(text)
         self.pos = 0
         self.depth = 0
+        self.helpers = helpers or {}  # the spec's own functions: name → number of parameters
 
     def parse(self) -> Expr:
         if self.tokens[0].kind == "end":
@@ -90,12 +96,15 @@ class Parser:
 
     def prefix(self, min_power: int) -> Expr:
         token = self.advance()
-        if token.kind == "num":
-            return Const(token.value, token.offset)
+        if token.kind in ("num", "str"):
+            return self.postfix(Const(token.value, token.offset))
         if token.kind == "name":
-            return self.call(token) if self.at("(") else Name(token.text, token.offset)
+            primary = self.call(token) if self.at("(") else Name(token.text, token.offset)
+            return self.postfix(primary)
         if token.kind == "op" and token.text == "(":
-            return self.group(token)
+            return self.postfix(self.group(token))
+        if token.kind == "op" and token.text == "[":
+            return self.postfix(self.list_literal(token))
         if token.kind == "op" and token.text in ("-", "+"):
             return Unary(token.text, self.nested(token, _UNARY_POWER), token.offset)
         if token.kind == "kw" and token.text == "not":
@@ -103,6 +112,36 @@ class Parser:
                 raise ExprError("'not' needs parentheses here", token.offset)
             return Unary("not", self.nested(token, _NOT_POWER), token.offset)
         raise _unexpected(token)
+
+    def postfix(self, value: Expr) -> Expr:
+        """`x.field` and `x[i]`, binding tighter than any operator."""
+        while self.at(".") or self.at("["):
+            token = self.advance()
+            if token.text == "[":
+                index = self.nested(token, 0)
+                if not self.at("]"):
+                    raise _unclosed(self.peek(), token, "']'")
+                self.pos += 1
+                value = Subscript(value, index, token.offset)
+                continue
+            attr = self.advance()
+            if attr.kind == "bad" and attr.text.startswith("_"):
+                raise ExprError(f"attribute access is not allowed ('{attr.text}')", token.offset)
+            if attr.kind != "name":
+                raise _unexpected(attr, "a field name after '.'")
+            value = Attribute(value, attr.text, token.offset)
+        return value
+
+    def list_literal(self, opening: Token) -> Expr:
+        items: list[Expr] = []
+        while not self.at("]"):
+            items.append(self.nested(opening, 0))
+            if self.at(","):
+                self.pos += 1  # a trailing comma is fine, as in Python
+            elif not self.at("]"):
+                raise _unclosed(self.peek(), opening, "',' or ']'")
+        self.pos += 1
+        return ListExpr(tuple(items), opening.offset)
 
     def group(self, opening: Token) -> Expr:
         inner = self.nested(opening, 0)
@@ -112,8 +151,9 @@ class Parser:
         return inner
 
     def call(self, name: Token) -> Expr:
-        if name.text not in FUNCTIONS:
-            message = f"function '{name.text}' is not allowed (allowed: {ALLOWED})"
+        if name.text not in FUNCTIONS and name.text not in self.helpers:
+            mine = f"; this spec's: {', '.join(self.helpers)}" if self.helpers else ""
+            message = f"function '{name.text}' is not allowed (allowed: {ALLOWED}{mine})"
             raise ExprError(message, name.offset)
         opening = self.advance()
         args: list[Expr] = []
@@ -126,7 +166,8 @@ class Parser:
             elif not self.at(")"):
                 raise _unclosed(self.peek(), opening, "',' or ')'")
         self.pos += 1
-        _check_arity(name, len(args))
+        arity = FUNCTIONS.get(name.text) or (self.helpers[name.text],) * 2
+        _check_arity(name, len(args), arity)
         return Call(name.text, tuple(args), name.offset)
 
     def infix(self, left: Expr, token: Token, power: int) -> Expr:
@@ -177,12 +218,12 @@ def _unexpected(token: Token, expected: str | None = None) -> ExprError:
 
 def _unclosed(token: Token, opening: Token, expected: str = "')'") -> ExprError:
     if token.kind == "end":
-        return ExprError("'(' was never closed", opening.offset)
+        return ExprError(f"'{opening.text}' was never closed", opening.offset)
     return _unexpected(token, expected)
 
 
-def _check_arity(name: Token, count: int) -> None:
-    fewest, most = FUNCTIONS[name.text]
+def _check_arity(name: Token, count: int, arity: tuple[int, int | None]) -> None:
+    fewest, most = arity
     if most is not None and fewest == most and count != fewest:
         plural = "" if fewest == 1 else "s"
         message = f"{name.text}() takes {fewest} argument{plural} ({count} given)"

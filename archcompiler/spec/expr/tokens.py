@@ -15,13 +15,13 @@ _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _GLUED_RE = re.compile(r"[A-Za-z0-9_.]*")  # what sticks to a number, as in `2x` or `1.2.3`
 _WHITESPACE = " \t\r\n"
 # Two-character operators first so that `**` is not read as `*` `*`.
-_OPERATORS = ("**", "//", "<=", ">=", "==", "!=", "+", "-", "*", "/", "%", "<", ">", "(", ")", ",")
+_OPERATORS = (
+    "**", "//", "<=", ">=", "==", "!=", "+", "-", "*", "/", "%", "<", ">", "(", ")", ",", "[", "]",
+    ".",
+)  # fmt: skip
 _KEYWORDS = frozenset({"and", "or", "not", "if", "else"})
 _CONSTANTS: dict[str, Value] = {"true": True, "false": False, "True": True, "False": False}
 _BAD_CHARS = {
-    "'": "strings are not allowed",
-    '"': "strings are not allowed",
-    "[": "subscripts are not allowed",
     "=": "'=' is not allowed (use '==' to compare)",
     "!": "'!' is not allowed (use 'not' or '!=')",
     "&": "'&' is not allowed (use 'and')",
@@ -32,15 +32,17 @@ _BAD_CHARS = {
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    kind: str  # "num", "name", "kw", "op", "end", or "bad" (raised when the parser reaches it)
+    kind: str  # num, str, name, kw, op, end, or bad (raised when the parser reaches it)
     text: str
     offset: int
-    value: Value = 0  # the literal's value, for "num"
+    value: Value = 0  # the literal's value, for "num" and "str"
     error: str = ""  # the message, for "bad"
 
     def describe(self) -> str:
         if self.kind == "num":
             return f"number '{self.text}'"
+        if self.kind == "str":
+            return f"string {self.text}"
         if self.kind == "name":
             return f"name '{self.text}'"
         return f"'{self.text}'"
@@ -55,12 +57,14 @@ def tokenize(text: str) -> list[Token]:
         if text[pos] in _WHITESPACE:
             pos += 1
             continue
-        if number := _NUMBER_RE.match(text, pos):
+        if text[pos] in "'\"":
+            token = _string_token(text, pos)
+        elif number := _NUMBER_RE.match(text, pos):
             token = _number_token(text, number)
         elif word := _NAME_RE.match(text, pos):
             token = _word_token(word.group(), pos)
         else:
-            token = _symbol_token(text, pos, tokens[-1] if tokens else None)
+            token = _symbol_token(text, pos)
         tokens.append(token)
         pos += len(token.text)
     tokens.append(Token("end", "", len(text)))
@@ -87,6 +91,14 @@ def _number_token(text: str, match: re.Match[str]) -> Token:
     return Token("num", literal, start, value)
 
 
+def _string_token(text: str, start: int) -> Token:
+    """'…' or "…": no escapes; the quote that opened it closes it."""
+    end = text.find(text[start], start + 1)
+    if end < 0:
+        return Token("bad", text[start:], start, error="this string is never closed")
+    return Token("str", text[start : end + 1], start, text[start + 1 : end])
+
+
 def _word_token(word: str, start: int) -> Token:
     if word in _CONSTANTS:
         return Token("num", word, start, _CONSTANTS[word])
@@ -102,13 +114,10 @@ def _word_token(word: str, start: int) -> Token:
     return Token("name", word, start)
 
 
-def _symbol_token(text: str, pos: int, previous: Token | None) -> Token:
+def _symbol_token(text: str, pos: int) -> Token:
     for op in _OPERATORS:
         if text.startswith(op, pos):
             return Token("op", op, pos)
     char = text[pos]
-    if char == "." and previous is not None and (previous.kind == "name" or previous.text == ")"):
-        message = "attribute access is not allowed"
-    else:
-        message = _BAD_CHARS.get(char, f"unexpected character {char!r}")
+    message = _BAD_CHARS.get(char, f"unexpected character {char!r}")
     return Token("bad", char, pos, error=message)

@@ -9,7 +9,7 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from .base import MAX_INT_BITS, ExprError, Value
+from .base import MAX_INT_BITS, MAX_ITEMS, MAX_STRING, ExprError, Helper, Record, Value
 
 
 class Expr:
@@ -42,7 +42,7 @@ class Expr:
 
 @dataclass(frozen=True, slots=True)
 class Const(Expr):
-    """A literal number or bool."""
+    """A literal number, bool or string."""
 
     value: Value
     offset: int = field(compare=False)
@@ -62,10 +62,70 @@ class Name(Expr):
         if self.name not in env:
             raise ExprError(_undefined(self.name, env), self.offset)
         value = env[self.name]
-        if not isinstance(value, (int, float, str)):  # bool is an int
+        if isinstance(value, Helper):
+            raise ExprError(f"'{self.name}' is a function: call it, {value}", self.offset)
+        if not _is_value(value):
             kind = type(value).__name__
             raise ExprError(f"name '{self.name}' has unsupported type {kind}", self.offset)
         return value
+
+
+@dataclass(frozen=True, slots=True)
+class ListExpr(Expr):
+    """`[a, b, …]`."""
+
+    items: tuple[Expr, ...]
+    offset: int = field(compare=False)
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.items
+
+    def _run(self, env: Mapping[str, Value]) -> Value:
+        return [item._run(env) for item in self.items]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscript(Expr):
+    """`x[i]`: an item of a list or a character of a string; negative `i` counts from the end."""
+
+    value: Expr
+    index: Expr
+    offset: int = field(compare=False)
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.value, self.index)
+
+    def _run(self, env: Mapping[str, Value]) -> Value:
+        value, index = self.value._run(env), self.index._run(env)
+        if not isinstance(value, (list, str)):
+            raise ExprError(f"only lists and strings have items, not {kind(value)}", self.offset)
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise ExprError(f"an index is an integer, got {kind(index)}", self.offset)
+        if not -len(value) <= index < len(value):
+            raise ExprError(f"index {index} is out of range for {len(value)} items", self.offset)
+        return value[index]
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute(Expr):
+    """`x.field` of a record: `input.channels`, `repeat.index`."""
+
+    value: Expr
+    attr: str
+    offset: int = field(compare=False)
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.value,)
+
+    def _run(self, env: Mapping[str, Value]) -> Value:
+        value = self.value._run(env)
+        if not isinstance(value, Record):
+            raise ExprError(
+                f"attribute access is not allowed on {kind(value)} (only on shapes such as "
+                "`input.channels` and on `repeat`)",
+                self.offset,
+            )
+        return value.field(self.attr, self.offset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +244,17 @@ class Call(Expr):
         return self.args
 
     def _run(self, env: Mapping[str, Value]) -> Value:
-        return _call(self.func, [arg._run(env) for arg in self.args], self.offset)
+        args = [arg._run(env) for arg in self.args]
+        if self.func in FUNCTIONS:
+            return _call(self.func, args, self.offset)
+        helper = env.get(self.func)
+        if not isinstance(helper, Helper):
+            raise ExprError(f"function '{self.func}' is not defined", self.offset)
+        if len(args) != len(helper.params):
+            message = f"{self.func}() takes {len(helper.params)} arguments ({len(args)} given)"
+            raise ExprError(message, self.offset)
+        # its parameters only (and the built-in functions): a helper sees nothing else
+        return helper.body._run(dict(zip(helper.params, args, strict=True)))  # type: ignore[attr-defined]
 
 
 _ARITHMETIC: dict[str, Callable[[Value, Value], Value]] = {
@@ -213,15 +283,24 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "ceil": (1, 1),
     "floor": (1, 1),
     "int": (1, 1),
+    "len": (1, 1),
     "max": (2, None),
     "min": (2, None),
     "round": (1, 1),
+    "str": (1, 1),
 }
 ALLOWED = ", ".join(FUNCTIONS)
 
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_value(value: object) -> bool:
+    """A value expressions take: a number, bool, string, record, or a list of values."""
+    if isinstance(value, list):
+        return all(_is_value(v) for v in value)
+    return isinstance(value, (int, float, str, Record))  # bool is an int
 
 
 def kind(value: object) -> str:
@@ -248,6 +327,14 @@ def _checked(result: Value | complex, offset: int) -> Value:
 
 
 def _arithmetic(op: str, a: Value, b: Value, offset: int) -> Value:
+    if op == "+" and isinstance(a, str) and isinstance(b, str):
+        if len(a) + len(b) > MAX_STRING:
+            raise ExprError(f"string too long (max {MAX_STRING:,} characters)", offset)
+        return a + b
+    if op == "+" and isinstance(a, list) and isinstance(b, list):
+        if len(a) + len(b) > MAX_ITEMS:
+            raise ExprError(f"list too long (max {MAX_ITEMS:,} items)", offset)
+        return a + b
     for value in (a, b):
         if not _is_number(value):
             raise ExprError(f"'{op}' needs numbers, got {kind(value)}", offset)
@@ -286,6 +373,14 @@ def _compare(op: str, a: Value, b: Value, offset: int) -> bool:
 
 
 def _call(func: str, args: list[Value], offset: int) -> Value:
+    if func == "len":
+        if not isinstance(args[0], (list, str)):
+            raise ExprError(f"'len' needs a list or a string, got {kind(args[0])}", offset)
+        return len(args[0])
+    if func == "str":
+        if not isinstance(args[0], (int, float, str)) or isinstance(args[0], bool):
+            raise ExprError(f"'str' needs a number or a string, got {kind(args[0])}", offset)
+        return str(args[0])
     for value in args:
         if not _is_number(value):
             noun = "numbers" if len(args) > 1 else "a number"
