@@ -58,7 +58,8 @@ def receptive_fields(graph: Graph) -> dict[str, int | None]:
         ins = [rf[i] for i in node.inputs]
         r = None if None in ins else max(ins)  # type: ignore[type-var]
         j = max(jump[i] for i in node.inputs)
-        window = node.args.window() if node.args is not None else None
+        shapes = [graph.nodes[i].shape for i in node.inputs]
+        window = node.args.window(shapes) if node.args is not None else None
         if r is None or window == GLOBAL:
             r = None
         elif window is not None:

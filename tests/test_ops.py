@@ -26,6 +26,16 @@ from archcompiler.ops.base import ActivationName, Tensor
 Args = dict[str, Any]
 Shapes = list[tuple[int, ...]]
 
+# keras.applications EfficientNet's initializers (efficientnet.py), as it passes them
+EFFICIENTNET_CONV_INIT = {
+    "class_name": "VarianceScaling",
+    "config": {"scale": 2.0, "mode": "fan_out", "distribution": "truncated_normal"},
+}
+EFFICIENTNET_DENSE_INIT = {
+    "class_name": "VarianceScaling",
+    "config": {"scale": 1.0 / 3.0, "mode": "fan_out", "distribution": "uniform"},
+}
+
 # kind -> [(args, input shapes without the batch dimension)]
 CASES: dict[str, list[tuple[Args, Shapes]]] = {
     "conv": [
@@ -42,6 +52,33 @@ CASES: dict[str, list[tuple[Args, Shapes]]] = {
         ({"filters": 2, "kernel": 4, "strides": 3, "padding": "same"}, [(1, 1, 3)]),
         ({"filters": 4, "kernel": 1, "activation": "relu"}, [(1, 1, 3)]),
         ({"filters": 16, "kernel": 11, "strides": 4}, [(227, 227, 3)]),  # AlexNet conv1
+        (
+            {
+                "filters": 4,
+                "kernel": 3,
+                "kernel_initializer": "he_normal",
+                "bias_initializer": "ones",
+            },
+            [(5, 5, 2)],
+        ),
+        (
+            {
+                "filters": 8,
+                "kernel": 1,
+                "use_bias": False,
+                "kernel_initializer": EFFICIENTNET_CONV_INIT,
+            },
+            [(4, 4, 3)],
+        ),
+        (
+            {
+                "filters": 2,
+                "kernel": 3,
+                "kernel_initializer": "orthogonal",
+                "bias_initializer": {"class_name": "constant", "config": {"value": 0.1}},
+            },
+            [(4, 4, 3)],
+        ),
     ],
     "depthwise_conv": [
         ({"kernel": 3}, [(8, 8, 4)]),
@@ -50,6 +87,23 @@ CASES: dict[str, list[tuple[Args, Shapes]]] = {
         ({"kernel": 3, "dilation_rate": 2, "padding": "same", "use_bias": False}, [(9, 9, 3)]),
         ({"kernel": 5, "strides": [2, 3], "depth_multiplier": 2}, [(11, 13, 2)]),
         ({"kernel": 1, "activation": "relu6"}, [(1, 1, 5)]),
+        (
+            {
+                "kernel": 3,
+                "padding": "same",
+                "use_bias": False,
+                "depthwise_initializer": EFFICIENTNET_CONV_INIT,
+            },
+            [(6, 6, 4)],
+        ),
+        (
+            {
+                "kernel": 3,
+                "depthwise_initializer": "lecun_uniform",
+                "bias_initializer": "random_normal",
+            },
+            [(5, 5, 2)],
+        ),
     ],
     "separable_conv": [
         ({"filters": 8, "kernel": 3}, [(10, 10, 4)]),
@@ -59,6 +113,16 @@ CASES: dict[str, list[tuple[Args, Shapes]]] = {
         ),
         ({"filters": 5, "kernel": [1, 3], "dilation_rate": [1, 2], "use_bias": False}, [(6, 8, 3)]),
         ({"filters": 2, "kernel": 1}, [(1, 1, 3)]),
+        (
+            {
+                "filters": 4,
+                "kernel": 3,
+                "depthwise_initializer": "he_uniform",
+                "pointwise_initializer": {"class_name": "Orthogonal", "config": {"gain": 0.5}},
+                "bias_initializer": {"class_name": "Constant", "config": {"value": 0.1}},
+            },
+            [(6, 6, 3)],
+        ),
     ],
     "conv_transpose": [
         ({"filters": 4, "kernel": 3}, [(5, 5, 3)]),
@@ -83,22 +147,68 @@ CASES: dict[str, list[tuple[Args, Shapes]]] = {
         ({"filters": 2, "kernel": 3, "dilation_rate": 2}, [(4, 4, 3)]),
         ({"filters": 3, "kernel": 3, "dilation_rate": 2, "padding": "same"}, [(4, 5, 3)]),
         ({"filters": 1, "kernel": 1, "use_bias": False}, [(1, 1, 1)]),
+        (
+            {
+                "filters": 3,
+                "kernel": 2,
+                "strides": 2,
+                "kernel_initializer": "truncated_normal",
+                "bias_initializer": {
+                    "class_name": "RandomUniform",
+                    "config": {"minval": -0.1, "maxval": 0.1, "seed": 7},
+                },
+            },
+            [(3, 3, 2)],
+        ),
     ],
     "dense": [
         ({"units": 10}, [(64,)]),
         ({"units": 7, "use_bias": False}, [(3,)]),
         ({"units": 4, "activation": "softmax"}, [(5, 6, 3)]),  # acts on the last axis only
         ({"units": 1}, [(1,)]),
+        (
+            {"units": 10, "activation": "softmax", "kernel_initializer": EFFICIENTNET_DENSE_INIT},
+            [(32,)],
+        ),  # EfficientNet's predictions
+        ({"units": 3, "kernel_initializer": "identity", "bias_initializer": "he_normal"}, [(5,)]),
+        (
+            {
+                "units": 2,
+                "kernel_initializer": {"class_name": "glorot_normal", "config": {"seed": 1}},
+            },
+            [(4, 3)],
+        ),
     ],
     "dropout": [
         ({"rate": 0.5}, [(10,)]),
         ({"rate": 0.0}, [(4, 4, 3)]),
+        ({"rate": 0.2, "noise_shape": [None, 1, 1, 1]}, [(4, 4, 3)]),  # EfficientNet's
+        ({"rate": 0.5, "noise_shape": [1, 5, 1]}, [(5, 3)]),
+        ({"rate": 0.3, "noise_shape": [None, None]}, [(7,)]),
     ],
     "bn": [
         ({}, [(8, 8, 16)]),
         ({"center": False}, [(4, 4, 3)]),
         ({"scale": False, "epsilon": 1.001e-5}, [(10,)]),
         ({"center": False, "scale": False, "momentum": 0.9}, [(2, 3, 5)]),
+    ],
+    "layer_norm": [
+        ({}, [(8, 8, 16)]),
+        ({"axis": 1}, [(4, 5, 3)]),
+        ({"axis": -2, "center": False}, [(4, 5, 3)]),
+        ({"scale": False, "epsilon": 1e-5}, [(10,)]),
+        ({"center": False, "scale": False}, [(2, 3, 5)]),
+        ({"axis": 2}, [(6, 7)]),
+    ],
+    "normalization": [
+        ({}, [(224, 224, 3)]),  # EfficientNet's: mean, variance and count, 7 fixed weights
+        ({"axis": 1}, [(4, 5, 3)]),
+        ({"mean": [0.485, 0.456, 0.406], "variance": [0.052441, 0.050176, 0.050625]}, [(8, 8, 3)]),
+        (
+            {"axis": -2, "mean": [0.0, 1.0, 2.0, 3.0, 4.0], "variance": [1.0, 1.0, 4.0, 0.5, 2.0]},
+            [(4, 5, 3)],
+        ),
+        ({}, [(6,)]),
     ],
     "activation": [
         ({"activation": "relu"}, [(4, 4, 3)]),
@@ -196,7 +306,8 @@ CASES: dict[str, list[tuple[Args, Shapes]]] = {
 KERAS_CLASS = {
     "conv": "Conv2D", "depthwise_conv": "DepthwiseConv2D", "separable_conv": "SeparableConv2D",
     "conv_transpose": "Conv2DTranspose", "dense": "Dense", "dropout": "Dropout",
-    "bn": "BatchNormalization", "activation": "Activation", "relu": "ReLU", "relu6": "ReLU",
+    "bn": "BatchNormalization", "layer_norm": "LayerNormalization",
+    "normalization": "Normalization", "activation": "Activation", "relu": "ReLU", "relu6": "ReLU",
     "leaky_relu": "LeakyReLU", "softmax": "Softmax", "sigmoid": "Activation",
     "tanh": "Activation", "max_pool": "MaxPooling2D", "avg_pool": "AveragePooling2D",
     "global_avg_pool": "GlobalAveragePooling2D", "global_max_pool": "GlobalMaxPooling2D",
@@ -422,6 +533,22 @@ def test_macs_by_hand(args: tuple[str, Args], shape: tuple[int, ...], macs: int)
          "strides > 1 with dilation_rate > 1"),
         ("separable_conv", {"filters": 4, "kernel": 3, "strides": 2, "dilation_rate": 2},
          [(9, 9, 3)], "strides > 1 with dilation_rate > 1"),
+        ("layer_norm", {"axis": 0}, [(4, 4, 3)], "axis 0 is not a feature axis"),
+        ("layer_norm", {"axis": -4}, [(4, 4, 3)], "axis -4 is not a feature axis"),
+        ("normalization", {"axis": 3}, [(4, 3)], "axis 3 is not a feature axis of a 4×3 input"),
+        ("normalization", {"mean": [0.5, 0.5], "variance": [1.0, 1.0]}, [(4, 4, 3)],
+         "mean has 2 values; axis -1 of 4×4×3 has 3"),
+        ("normalization", {"axis": 1, "mean": [0.0] * 4, "variance": [1.0] * 5}, [(4, 4, 3)],
+         "variance has 5 values; axis 1 of 4×4×3 has 4"),
+        ("normalization", {"mean": [0.5, 0.5, 0.5]}, [(4, 4, 3)], "mean and variance together"),
+        ("normalization", {"variance": [1.0]}, [(1,)], "mean and variance together"),
+        ("dropout", {"rate": 0.5, "noise_shape": [None, 1, 1]}, [(4, 4, 3)],
+         "noise_shape [null, 1, 1] needs 4 items (the batch and each axis of 4×4×3)"),
+        ("dropout", {"rate": 0.5, "noise_shape": [None, 1, 1, 1, 1]}, [(4, 4, 3)], "needs 4 items"),
+        ("dropout", {"rate": 0.5, "noise_shape": [None, 2, 1, 1]}, [(4, 4, 3)],
+         "item 2 must be null, 1 or 4 (axis 1 of 4×4×3)"),
+        ("dropout", {"rate": 0.5, "noise_shape": [None, 5]}, [(3,)], "item 2 must be null, 1 or 3"),
+        ("dropout", {"rate": 0.5, "noise_shape": [8, 1]}, [(3,)], "must start with null or 1"),
     ],
 )  # fmt: skip
 def test_shape_errors(kind: str, args: Args, shapes: Shapes, message: str) -> None:
@@ -445,6 +572,11 @@ def test_shape_errors(kind: str, args: Args, shapes: Shapes, message: str) -> No
         ("conv", {"filters": 4, "kernel": 3, "strides": 2, "dilation_rate": 2}, [(9, 9, 3)]),
         ("conv_transpose", {"filters": 4, "kernel": 3, "strides": 2, "dilation_rate": 2},
          [(5, 5, 3)]),
+        ("layer_norm", {"axis": 4}, [(4, 4, 3)]),
+        ("layer_norm", {"axis": 0}, [(4, 4, 3)]),
+        ("normalization", {"axis": 0}, [(4, 4, 3)]),
+        ("normalization", {"mean": [0.5, 0.5], "variance": [1.0, 1.0]}, [(4, 4, 3)]),
+        ("normalization", {"mean": [0.5, 0.5, 0.5]}, [(4, 4, 3)]),
     ],
 )  # fmt: skip
 def test_keras_refuses_what_we_refuse(keras: Any, kind: str, args: Args, shapes: Shapes) -> None:
@@ -456,7 +588,7 @@ def test_keras_refuses_what_we_refuse(keras: Any, kind: str, args: Args, shapes:
     try:
         to_keras(keras, kind, args).build(batched)
         out = to_keras(keras, kind, args).compute_output_shape(batched)
-    except ValueError:
+    except Exception:  # a ValueError; LayerNormalization's IndexError; TensorFlow's own error
         return  # Keras refuses it too (Keras ≥ 3.14 refuses all of these)
     # older Keras builds such a layer and infers an empty output: no usable layer either
     sizes = [d for d in (out if isinstance(out[0], (int, type(None))) else out[0]) if d is not None]
@@ -536,11 +668,210 @@ def test_errors_name_where_shapes_come_from() -> None:
         ("concat", {"axis": "channels"}),
         ("relu6", {"max_value": 6.0}),
         ("add", {"axis": -1}),
+        ("layer_norm", {"epsilon": 0.0}),
+        ("layer_norm", {"axis": 1.0}),
+        ("layer_norm", {"axis": [1, 2]}),
+        ("layer_norm", {"center": "no"}),
+        ("normalization", {"mean": []}),
+        ("normalization", {"mean": "0.5"}),
+        ("normalization", {"mean": [0.5, "1"]}),
+        ("normalization", {"mean": [float("inf")], "variance": [1.0]}),
+        ("normalization", {"mean": [0.0], "variance": [-1.0]}),
+        ("normalization", {"invert": True}),
+        ("dropout", {"rate": 0.5, "noise_shape": [None, 0]}),
+        ("dropout", {"rate": 0.5, "noise_shape": [None, -1]}),
+        ("dropout", {"rate": 0.5, "noise_shape": [None, True]}),
+        ("dropout", {"rate": 0.5, "noise_shape": [None, 1.0]}),
+        ("dropout", {"rate": 0.5, "noise_shape": [None]}),
+        ("dropout", {"rate": 0.5, "noise_shape": "batch"}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": "glorot_unifrom"}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": "GlorotUniform"}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": "identity"}),  # 2-D only
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": {"class_name": "Identity"}}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": "constant"}),  # needs value
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": None}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": 0.1}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": {"class_name": "Foo"}}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": {"config": {}}}),
+        ("conv", {"filters": 8, "kernel": 3,
+                  "kernel_initializer": {"class_name": "Zeros", "module": "keras"}}),
+        ("conv", {"filters": 8, "kernel": 3,
+                  "kernel_initializer": {"class_name": "VarianceScaling", "config": {"scal": 2}}}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": {
+            "class_name": "VarianceScaling", "config": {"mode": "fan"}}}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": {
+            "class_name": "VarianceScaling", "config": {"scale": -2.0}}}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": {
+            "class_name": "HeNormal", "config": {"seed": True}}}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": {
+            "class_name": "HeNormal", "config": {"seed": [1]}}}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": {
+            "class_name": "RandomNormal", "config": {"stddev": "0.1"}}}),
+        ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": {
+            "class_name": "RandomNormal", "config": {f"k{i}": 1 for i in range(9)}}}),
+        ("conv", {"filters": 8, "kernel": 3, "bias_initializer": "orthogonal"}),  # 1-D bias
+        ("conv", {"filters": 8, "kernel": 3, "bias_initializer": {"class_name": "Constant"}}),
+        ("dense", {"units": 2, "bias_initializer": "identity"}),
+        ("depthwise_conv", {"kernel": 3, "kernel_initializer": "he_normal"}),  # Keras: depthwise_
+        ("separable_conv", {"filters": 2, "kernel": 3, "kernel_initializer": "he_normal"}),
+        ("separable_conv", {"filters": 2, "kernel": 3, "pointwise_initializer": "identity"}),
     ],
-)
+)  # fmt: skip
 def test_invalid_arguments(kind: str, args: Args) -> None:
     with pytest.raises(ValidationError):
         OPS[kind].model_validate(args)
+
+
+@pytest.mark.parametrize(
+    ("args", "shape"),
+    [
+        ({"rate": 0.5, "noise_shape": [None, 2, 1, 1]}, (4, 4, 3)),
+        ({"rate": 0.5, "noise_shape": [None, 1, 5, 1]}, (4, 1, 3)),  # would grow axis 2
+        ({"rate": 0.5, "noise_shape": [None, 1, 1, 1, 1]}, (4, 4, 3)),  # an axis too many
+        ({"rate": 0.5, "noise_shape": [None, 4, 3]}, (4, 4, 3)),  # misaligned
+        ({"rate": 0.5, "noise_shape": [3, 1]}, (3,)),  # a batch of 3 only
+    ],
+)
+def test_keras_refuses_the_noise_shapes_we_refuse(keras: Any, args: Args, shape: tuple) -> None:
+    """Keras takes any noise_shape when building and fails (or grows its output) only while
+    training, with rate > 0: we say so when checking."""
+    import numpy as np
+
+    with pytest.raises(ShapeError):
+        infer("dropout", args, [shape])
+    x = np.ones((2, *shape), "float32")
+    try:
+        y = to_keras(keras, "dropout", args)(x, training=True)
+    except Exception:  # TensorFlow's broadcast error
+        return
+    assert tuple(y.shape) != x.shape
+
+
+def test_initializers_are_keras_own(keras: Any) -> None:
+    """Every name and class we take is one of keras.initializers, and each config key we
+    accept is an argument of that class's constructor."""
+    import inspect
+
+    from archcompiler.ops import initializers as ini
+
+    for name in ini.NAMES:
+        assert callable(keras.initializers.get(name)), name
+    for spelled, cls in ini.CANONICAL.items():
+        config = {k: 0.0 for k in ini.REQUIRED.get(cls, ())}
+        obj = keras.initializers.get({"class_name": spelled, "config": config})
+        assert type(obj).__name__ == cls
+        assert set(ini.CLASSES[cls]) <= set(inspect.signature(type(obj).__init__).parameters)
+    for name in ["glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal",
+                 "lecun_uniform", "zeros", "ones", "random_normal", "random_uniform",
+                 "truncated_normal", "orthogonal", "variance_scaling", "identity"]:  # fmt: skip
+        assert name in ini.NAMES
+
+
+@pytest.mark.parametrize(
+    ("kind", "args", "shape"),
+    [
+        ("conv", {"filters": 2, "kernel": 3, "kernel_initializer": {"class_name": "Identity"}},
+         (5, 5, 3)),
+        ("dense", {"units": 2, "bias_initializer": {"class_name": "Orthogonal"}}, (4,)),
+        ("dense", {"units": 2, "bias_initializer": {"class_name": "identity"}}, (4,)),
+        ("dense", {"units": 2, "kernel_initializer": "constant"}, (4,)),
+        ("conv", {"filters": 2, "kernel": 3, "kernel_initializer": {
+            "class_name": "VarianceScaling", "config": {"mode": "fan"}}}, (5, 5, 3)),
+        ("conv", {"filters": 2, "kernel": 3, "kernel_initializer": {
+            "class_name": "VarianceScaling", "config": {"scale": -2.0}}}, (5, 5, 3)),
+        ("conv", {"filters": 2, "kernel": 3, "kernel_initializer": {
+            "class_name": "VarianceScaling", "config": {"scal": 2.0}}}, (5, 5, 3)),
+        ("conv", {"filters": 2, "kernel": 3, "kernel_initializer": {
+            "class_name": "HeNormal", "config": {"seed": "s"}}}, (5, 5, 3)),
+        ("dense", {"units": 2, "bias_initializer": {"class_name": "Constant"}}, (4,)),
+    ],
+)  # fmt: skip
+def test_keras_refuses_the_initializers_we_refuse(
+    keras: Any, kind: str, args: Args, shape: tuple
+) -> None:
+    with pytest.raises(ValidationError):
+        OPS[kind].model_validate(args)
+    with pytest.raises((ValueError, TypeError, KeyError)):
+        to_keras(keras, kind, args).build((None, *shape))
+
+
+@pytest.mark.parametrize(
+    ("kind", "args", "shape", "expected"),
+    [
+        (
+            "conv",
+            {"filters": 4, "kernel": 3, "bias_initializer": "ones", "kernel_initializer": {
+                "class_name": "VarianceScaling",
+                "config": {"scale": "$s", "mode": "fan_out", "distribution": "truncated_normal"},
+            }},
+            (8, 8, 3),
+            {"kernel_initializer": ("VarianceScaling", {"scale": 2.0, "mode": "fan_out",
+                                                         "distribution": "truncated_normal"}),
+             "bias_initializer": ("Ones", {})},
+        ),
+        (
+            "depthwise_conv",
+            {"kernel": 3, "depthwise_initializer": "he_normal",
+             "bias_initializer": {"class_name": "constant", "config": {"value": 0.5}}},
+            (6, 6, 2),
+            {"depthwise_initializer": ("HeNormal", {}),
+             "bias_initializer": ("Constant", {"value": 0.5})},
+        ),
+        (
+            "separable_conv",
+            {"filters": 2, "kernel": 1, "depthwise_initializer": "lecun_normal",
+             "pointwise_initializer": {"class_name": "Orthogonal", "config": {"gain": 0.5}}},
+            (4, 4, 3),
+            {"depthwise_initializer": ("LecunNormal", {}),
+             "pointwise_initializer": ("Orthogonal", {"gain": 0.5}),
+             "bias_initializer": ("Zeros", {})},
+        ),
+        (
+            "conv_transpose",
+            {"filters": 2, "kernel": 2, "kernel_initializer": "zeros",
+             "bias_initializer": "random_uniform"},
+            (3, 3, 2),
+            {"kernel_initializer": ("Zeros", {}), "bias_initializer": ("RandomUniform", {})},
+        ),
+        (
+            "dense",
+            {"units": 3, "kernel_initializer": "identity",
+             "bias_initializer": {"class_name": "RandomNormal", "config": {"seed": 3}}},
+            (5,),
+            {"kernel_initializer": ("Identity", {}),
+             "bias_initializer": ("RandomNormal", {"seed": 3})},
+        ),
+    ],
+)  # fmt: skip
+def test_initializers_reach_the_keras_layer(
+    keras: Any, tmp_path: Any, kind: str, args: Args, shape: tuple, expected: dict
+) -> None:
+    """A compiled spec's initializers (a $expression inside a mapping too) configure the
+    Keras layer build_model makes, and fill its weights."""
+    import numpy as np
+    import yaml
+
+    from archcompiler.backends.keras import build_model
+    from archcompiler.compile import compile_file
+
+    spec = {"archspec": 1, "name": "t", "params": {"s": 2.0}, "input": {"shape": list(shape)},
+            "backbone": [{kind: {**args, "name": "x"}}]}  # fmt: skip
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    layer = build_model(compile_file(path)).get_layer("x")
+    config = layer.get_config()
+    for key, (cls, values) in expected.items():
+        assert config[key]["class_name"] == cls, key
+        assert values.items() <= config[key]["config"].items(), key
+    weights = {w.path.rsplit("/", 1)[-1]: np.asarray(w) for w in layer.weights}
+    if "bias_initializer" in args and args["bias_initializer"] == "ones":
+        assert (weights["bias"] == 1).all()
+    if kind == "depthwise_conv":
+        assert (weights["bias"] == 0.5).all()
+    if kind == "conv_transpose":
+        assert not weights["kernel"].any()
+    if kind == "dense":
+        assert (weights["kernel"] == np.eye(5, 3)).all()
 
 
 def test_unknown_argument_suggests_a_fix() -> None:
@@ -604,3 +935,11 @@ def test_ops_that_stock_cpu_kernels_lack_still_run(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "SHAPE (1, 9, 8, 2)" in out.stdout, out.stdout
+
+
+@pytest.mark.parametrize("kind", sorted(OPS))
+def test_keras_name_is_how_keras_names_the_layer_class(keras: Any, kind: str) -> None:
+    """`naming: keras` names an unnamed node as Keras names an unnamed layer of its class."""
+    from keras.src.utils.naming import to_snake_case
+
+    assert OPS[kind].keras_name == to_snake_case(keras_layer(kind))

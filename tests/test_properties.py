@@ -91,7 +91,8 @@ def test_every_block_has_a_strategy() -> None:
 
 
 def _keras_refuses(keras: Any, kind: str, args: dict[str, Any], shapes: list) -> bool:
-    """Keras refuses the layer (an error, or a size ≤ 0 somewhere)."""
+    """Keras refuses the layer (an error, a size ≤ 0 somewhere, or another output shape while
+    training)."""
     batched = _batched(kind, shapes)
     try:
         out = to_keras(keras, kind, args).compute_output_shape(batched)
@@ -101,8 +102,12 @@ def _keras_refuses(keras: Any, kind: str, args: dict[str, Any], shapes: list) ->
         import numpy as np
 
         xs = [np.zeros((1, *s), "float32") for s in shapes]
-        y = to_keras(keras, kind, args)(xs if OPS[kind].arity != (1, 1) else xs[0])
-        return any(d <= 0 for d in y.shape)
+        x = xs if OPS[kind].arity != (1, 1) else xs[0]
+        y = to_keras(keras, kind, args)(x)
+        if any(d <= 0 for d in y.shape):
+            return True
+        # some layers fail only while training (Dropout's noise_shape), or grow their output
+        return tuple(to_keras(keras, kind, args)(x, training=True).shape) != tuple(y.shape)
     except Exception:  # any refusal counts
         return True
 

@@ -46,3 +46,18 @@ def test_table_and_markdown_show_memory_and_receptive_field() -> None:
     md = render_markdown(g, depth=0)
     assert md.splitlines()[2].startswith("| Layer | Op | Output shape |")
     assert "**block5**" in md
+
+
+def test_a_dense_layer_on_positions_keeps_the_receptive_field(tmp_path) -> None:
+    """Regression: a `dense` on an H×W×C tensor (a 1×1 conv, position by position) made the
+    receptive field `all` for it and every conv after it."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "archspec: 1\nname: t\ninput: {shape: [16, 16, 3]}\nbackbone:\n"
+        "  - conv: {filters: 4, kernel: 3, name: a}\n  - dense: {units: 4, name: d}\n"
+        "  - conv: {filters: 4, kernel: 3, name: b}\n  - flatten: {name: f}\n"
+        "  - dense: {units: 2, name: top}\n"
+    )
+    rf = receptive_fields(compile_file(spec))
+    assert (rf["a"], rf["d"], rf["b"], rf["f"]) == (3, 3, 5, 5)  # flatten moves, not mixes
+    assert rf["top"] is None  # a dense layer on the flat vector sees the whole input

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..ops.initializers import to_keras
+
 Emitter = Callable[[Any], dict[str, Any]]  # an op's validated arguments → the layer's keyword args
 
 
@@ -20,6 +22,11 @@ def _conv_args(a: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _inits(a: Any, *names: str) -> dict[str, Any]:
+    """The layer's initializer arguments (Keras's names: kernel_, depthwise_, bias_ …)."""
+    return {f"{n}_initializer": to_keras(getattr(a, f"{n}_initializer")) for n in names}
+
+
 def _pool_args(a: Any) -> dict[str, Any]:
     return {"pool_size": a.pool, "strides": a.strides or a.pool, "padding": a.padding}
 
@@ -27,24 +34,57 @@ def _pool_args(a: Any) -> dict[str, Any]:
 # One entry per primitive op: the Keras layer class it becomes and its arguments from the op's
 # validated ones (the layer is named by the caller, after the node).
 EMITTERS: dict[str, tuple[str, Emitter]] = {
-    "conv": ("Conv2D", lambda a: {"filters": a.filters, "groups": a.groups, **_conv_args(a)}),
+    "conv": (
+        "Conv2D",
+        lambda a: {
+            "filters": a.filters,
+            "groups": a.groups,
+            **_conv_args(a),
+            **_inits(a, "kernel", "bias"),
+        },
+    ),
     "depthwise_conv": (
         "DepthwiseConv2D",
-        lambda a: {"depth_multiplier": a.depth_multiplier, **_conv_args(a)},
+        lambda a: {
+            "depth_multiplier": a.depth_multiplier,
+            **_conv_args(a),
+            **_inits(a, "depthwise", "bias"),
+        },
     ),
     "separable_conv": (
         "SeparableConv2D",
-        lambda a: {"filters": a.filters, "depth_multiplier": a.depth_multiplier, **_conv_args(a)},
+        lambda a: {
+            "filters": a.filters,
+            "depth_multiplier": a.depth_multiplier,
+            **_conv_args(a),
+            **_inits(a, "depthwise", "pointwise", "bias"),
+        },
     ),
     "conv_transpose": (
         "Conv2DTranspose",
-        lambda a: {"filters": a.filters, "output_padding": a.output_padding, **_conv_args(a)},
+        lambda a: {
+            "filters": a.filters,
+            "output_padding": a.output_padding,
+            **_conv_args(a),
+            **_inits(a, "kernel", "bias"),
+        },
     ),
     "dense": (
         "Dense",
-        lambda a: {"units": a.units, "use_bias": a.use_bias, "activation": a.activation},
+        lambda a: {
+            "units": a.units,
+            "use_bias": a.use_bias,
+            "activation": a.activation,
+            **_inits(a, "kernel", "bias"),
+        },
     ),
-    "dropout": ("Dropout", lambda a: {"rate": a.rate}),
+    "dropout": (
+        "Dropout",
+        lambda a: {
+            "rate": a.rate,
+            "noise_shape": None if a.noise_shape is None else tuple(a.noise_shape),
+        },
+    ),
     "bn": (
         "BatchNormalization",
         lambda a: {
@@ -54,6 +94,14 @@ EMITTERS: dict[str, tuple[str, Emitter]] = {
             "center": a.center,
             "scale": a.scale,
         },
+    ),
+    "layer_norm": (
+        "LayerNormalization",
+        lambda a: {"axis": a.axis, "epsilon": a.epsilon, "center": a.center, "scale": a.scale},
+    ),
+    "normalization": (
+        "Normalization",
+        lambda a: {"axis": a.axis, "mean": a.mean, "variance": a.variance},
     ),
     "activation": ("Activation", lambda a: {"activation": a.activation}),
     "relu": (

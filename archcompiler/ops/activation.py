@@ -22,6 +22,7 @@ class Activation(_Elementwise):
     """Applies a named activation function (keras.layers.Activation)."""
 
     kind: ClassVar[str] = "activation"
+    keras_name: ClassVar[str] = "activation"
     activation: Annotated[ActivationName, Field(description="Keras activation name")]
 
 
@@ -30,6 +31,7 @@ class Relu(_Elementwise):
     """Rectified linear unit, optionally capped or leaky (keras.layers.ReLU)."""
 
     kind: ClassVar[str] = "relu"
+    keras_name: ClassVar[str] = "re_lu"
     max_value: Annotated[
         float | None, Field(strict=True, gt=0.0, description="cap; 6 gives ReLU6")
     ] = None
@@ -47,6 +49,7 @@ class Relu6(_Elementwise):
     """min(max(x, 0), 6), as MobileNet uses it (keras.layers.ReLU(6.0))."""
 
     kind: ClassVar[str] = "relu6"
+    keras_name: ClassVar[str] = "re_lu"
 
 
 @register
@@ -54,6 +57,7 @@ class LeakyRelu(_Elementwise):
     """x for x > 0, negative_slope·x otherwise (keras.layers.LeakyReLU)."""
 
     kind: ClassVar[str] = "leaky_relu"
+    keras_name: ClassVar[str] = "leaky_re_lu"
     negative_slope: Annotated[float, Field(strict=True, ge=0.0, description="slope for x < 0")] = (
         0.3
     )
@@ -64,6 +68,7 @@ class Softmax(_Elementwise):
     """Softmax over an axis (keras.layers.Softmax)."""
 
     kind: ClassVar[str] = "softmax"
+    keras_name: ClassVar[str] = "softmax"
     axis: Annotated[int, Field(strict=True, description="axis to normalise over")] = -1
 
     def infer(self, inputs: list[Shape]) -> Inferred:
@@ -76,6 +81,7 @@ class Sigmoid(_Elementwise):
     """Logistic sigmoid (keras.layers.Activation('sigmoid'))."""
 
     kind: ClassVar[str] = "sigmoid"
+    keras_name: ClassVar[str] = "activation"
 
 
 @register
@@ -83,3 +89,4 @@ class Tanh(_Elementwise):
     """Hyperbolic tangent (keras.layers.Activation('tanh'))."""
 
     kind: ClassVar[str] = "tanh"
+    keras_name: ClassVar[str] = "activation"

@@ -99,14 +99,17 @@ class Op(Strict):
 
     unknown_key_word: ClassVar[str] = "argument"
     kind: ClassVar[str]
+    # what Keras calls an unnamed layer of this op (its class in snake_case): `naming: keras`
+    keras_name: ClassVar[str]
     arity: ClassVar[tuple[int, int | None]] = (1, 1)  # (min, max) inputs; None = any number
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         raise NotImplementedError
 
-    def window(self) -> tuple[int, int, int] | None:
-        """(kernel, stride, dilation) along the height, for the receptive field; None for ops
-        that look at one position (elementwise, merges, padding). GLOBAL: every position."""
+    def window(self, inputs: list[Shape]) -> tuple[int, int, int] | None:
+        """(kernel, stride, dilation) along the height, for the receptive field of an output
+        given the `inputs`' shapes; None for ops that look at one position (elementwise,
+        merges, padding, a dense layer on H×W×C). GLOBAL: every position."""
         return None
 
     @classmethod

@@ -25,8 +25,11 @@ from .base import (
     pair,
     spatial_out,
 )  # fmt: skip
+from .initializers import BiasInit, KernelInit, initializer
 from .registry import register
 
+DepthwiseInit = initializer("the depthwise kernel", 4)
+PointwiseInit = initializer("the pointwise (1×1) kernel", 4)
 DepthMultiplier = Annotated[
     int_in(1, 1024), Field(description="depthwise channels per input channel")
 ]
@@ -35,7 +38,7 @@ DepthMultiplier = Annotated[
 class _Sliding(Op):
     """Convolutions slide `kernel` with `strides` and `dilation_rate` (set by subclasses)."""
 
-    def window(self) -> tuple[int, int, int] | None:
+    def window(self, inputs: list[Shape]) -> tuple[int, int, int] | None:
         return (self.kernel[0], self.strides[0], self.dilation_rate[0])  # type: ignore[attr-defined]
 
 
@@ -58,6 +61,7 @@ class Conv(_Sliding):
     """2-D convolution (keras.layers.Conv2D)."""
 
     kind: ClassVar[str] = "conv"
+    keras_name: ClassVar[str] = "conv2d"
     filters: Filters
     kernel: Kernel
     strides: Strides = (1, 1)
@@ -66,6 +70,8 @@ class Conv(_Sliding):
     groups: Annotated[int_in(1, MAX_DIM), Field(description="grouped convolution")] = 1
     use_bias: UseBias = True
     activation: Activation = None
+    kernel_initializer: KernelInit = "glorot_uniform"
+    bias_initializer: BiasInit = "zeros"
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         (shape,) = inputs
@@ -86,6 +92,7 @@ class DepthwiseConv(_Sliding):
     """Depthwise 2-D convolution: one filter per input channel (keras.layers.DepthwiseConv2D)."""
 
     kind: ClassVar[str] = "depthwise_conv"
+    keras_name: ClassVar[str] = "depthwise_conv2d"
     kernel: Kernel
     strides: Strides = (1, 1)
     padding: Padding = "valid"
@@ -93,6 +100,8 @@ class DepthwiseConv(_Sliding):
     dilation_rate: Dilation = (1, 1)
     use_bias: UseBias = True
     activation: Activation = None
+    depthwise_initializer: DepthwiseInit = "glorot_uniform"
+    bias_initializer: BiasInit = "zeros"
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         (shape,) = inputs
@@ -109,6 +118,7 @@ class SeparableConv(_Sliding):
     """Depthwise then pointwise 2-D convolution (keras.layers.SeparableConv2D)."""
 
     kind: ClassVar[str] = "separable_conv"
+    keras_name: ClassVar[str] = "separable_conv2d"
     filters: Filters
     kernel: Kernel
     strides: Strides = (1, 1)
@@ -117,6 +127,9 @@ class SeparableConv(_Sliding):
     dilation_rate: Dilation = (1, 1)
     use_bias: UseBias = True
     activation: Activation = None
+    depthwise_initializer: DepthwiseInit = "glorot_uniform"
+    pointwise_initializer: PointwiseInit = "glorot_uniform"
+    bias_initializer: BiasInit = "zeros"
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         (shape,) = inputs
@@ -144,6 +157,7 @@ class ConvTranspose(Op):
     """Transposed 2-D convolution, a.k.a. deconvolution (keras.layers.Conv2DTranspose)."""
 
     kind: ClassVar[str] = "conv_transpose"
+    keras_name: ClassVar[str] = "conv2d_transpose"
     filters: Filters
     kernel: Kernel
     strides: Strides = (1, 1)
@@ -154,6 +168,8 @@ class ConvTranspose(Op):
     dilation_rate: Dilation = (1, 1)
     use_bias: UseBias = True
     activation: Activation = None
+    kernel_initializer: KernelInit = "glorot_uniform"
+    bias_initializer: BiasInit = "zeros"
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         (shape,) = inputs

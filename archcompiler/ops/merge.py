@@ -31,6 +31,7 @@ class Add(_Elementwise):
     """Element-wise sum, e.g. a residual connection (keras.layers.Add)."""
 
     kind: ClassVar[str] = "add"
+    keras_name: ClassVar[str] = "add"
 
 
 @register
@@ -38,6 +39,7 @@ class Subtract(_Elementwise):
     """First input minus the second (keras.layers.Subtract)."""
 
     kind: ClassVar[str] = "subtract"
+    keras_name: ClassVar[str] = "subtract"
     arity: ClassVar[tuple[int, int | None]] = (2, 2)
 
 
@@ -46,6 +48,7 @@ class Multiply(_Elementwise):
     """Element-wise product, e.g. squeeze-and-excitation gating (keras.layers.Multiply)."""
 
     kind: ClassVar[str] = "multiply"
+    keras_name: ClassVar[str] = "multiply"
 
 
 @register
@@ -53,6 +56,7 @@ class Average(_Elementwise):
     """Element-wise mean (keras.layers.Average)."""
 
     kind: ClassVar[str] = "average"
+    keras_name: ClassVar[str] = "average"
 
 
 @register
@@ -60,6 +64,7 @@ class Maximum(_Elementwise):
     """Element-wise maximum (keras.layers.Maximum)."""
 
     kind: ClassVar[str] = "maximum"
+    keras_name: ClassVar[str] = "maximum"
 
 
 @register
@@ -67,6 +72,7 @@ class Minimum(_Elementwise):
     """Element-wise minimum (keras.layers.Minimum)."""
 
     kind: ClassVar[str] = "minimum"
+    keras_name: ClassVar[str] = "minimum"
 
 
 @register
@@ -74,6 +80,7 @@ class Concat(Op):
     """Joins inputs along an axis, channels by default (keras.layers.Concatenate)."""
 
     kind: ClassVar[str] = "concat"
+    keras_name: ClassVar[str] = "concatenate"
     arity: ClassVar[tuple[int, int | None]] = (1, None)
     axis: Annotated[int, Field(strict=True, description="-1: channels")] = -1
 

@@ -17,7 +17,7 @@ class _Pool(Op):
     ] = None
     padding: Padding = "valid"
 
-    def window(self) -> tuple[int, int, int] | None:
+    def window(self, inputs: list[Shape]) -> tuple[int, int, int] | None:
         return (self.pool[0], (self.strides or self.pool)[0], 1)
 
     def infer(self, inputs: list[Shape]) -> Inferred:
@@ -30,6 +30,7 @@ class MaxPool(_Pool):
     """Max over sliding windows (keras.layers.MaxPooling2D)."""
 
     kind: ClassVar[str] = "max_pool"
+    keras_name: ClassVar[str] = "max_pooling2d"
 
 
 @register
@@ -37,6 +38,7 @@ class AvgPool(_Pool):
     """Mean over sliding windows (keras.layers.AveragePooling2D)."""
 
     kind: ClassVar[str] = "avg_pool"
+    keras_name: ClassVar[str] = "average_pooling2d"
 
 
 class _GlobalPool(Op):
@@ -44,7 +46,7 @@ class _GlobalPool(Op):
         bool, Field(strict=True, description="keep 1×1 spatial axes: 1×1×C instead of C")
     ] = False
 
-    def window(self) -> tuple[int, int, int] | None:
+    def window(self, inputs: list[Shape]) -> tuple[int, int, int] | None:
         return GLOBAL
 
     def infer(self, inputs: list[Shape]) -> Inferred:
@@ -58,6 +60,7 @@ class GlobalAvgPool(_GlobalPool):
     """Mean over all positions, one value per channel (keras.layers.GlobalAveragePooling2D)."""
 
     kind: ClassVar[str] = "global_avg_pool"
+    keras_name: ClassVar[str] = "global_average_pooling2d"
 
 
 @register
@@ -65,3 +68,4 @@ class GlobalMaxPool(_GlobalPool):
     """Max over all positions, one value per channel (keras.layers.GlobalMaxPooling2D)."""
 
     kind: ClassVar[str] = "global_max_pool"
+    keras_name: ClassVar[str] = "global_max_pooling2d"

@@ -35,6 +35,7 @@ class ZeroPad(Op):
     """Pads height and width with zeros (keras.layers.ZeroPadding2D)."""
 
     kind: ClassVar[str] = "zero_pad"
+    keras_name: ClassVar[str] = "zero_padding2d"
     padding: Sides = ((1, 1), (1, 1))
 
     def infer(self, inputs: list[Shape]) -> Inferred:
@@ -49,6 +50,7 @@ class Crop(Op):
     """Cuts rows and columns off the borders (keras.layers.Cropping2D)."""
 
     kind: ClassVar[str] = "crop"
+    keras_name: ClassVar[str] = "cropping2d"
     cropping: Sides = ((0, 0), (0, 0))
 
     def infer(self, inputs: list[Shape]) -> Inferred:
@@ -67,6 +69,7 @@ class Flatten(Op):
     """Collapses all axes but the batch into one (keras.layers.Flatten)."""
 
     kind: ClassVar[str] = "flatten"
+    keras_name: ClassVar[str] = "flatten"
 
     def infer(self, inputs: list[Shape]) -> Inferred:
         return Inferred((math.prod(inputs[0]),))
@@ -77,6 +80,7 @@ class Reshape(Op):
     """Reshapes to `target_shape` (batch excluded; one -1 is inferred) (keras.layers.Reshape)."""
 
     kind: ClassVar[str] = "reshape"
+    keras_name: ClassVar[str] = "reshape"
     target_shape: Annotated[
         list[Annotated[int, Field(strict=True, ge=-1, le=1 << 31)]],
         Field(
@@ -106,6 +110,7 @@ class Upsample(Op):
     """Repeats rows and columns (keras.layers.UpSampling2D)."""
 
     kind: ClassVar[str] = "upsample"
+    keras_name: ClassVar[str] = "up_sampling2d"
     size: Annotated[pair(1, 1 << 10), Field(description="factor: n or [h, w]")] = (2, 2)
     interpolation: Annotated[
         Literal["nearest", "bilinear"], Field(description="how new pixels are filled")
@@ -122,6 +127,7 @@ class Rescaling(Op):
     """x · scale + offset, e.g. 1/255 for pixels (keras.layers.Rescaling)."""
 
     kind: ClassVar[str] = "rescaling"
+    keras_name: ClassVar[str] = "rescaling"
     scale: Annotated[float, Field(strict=True, description="multiplier, e.g. $1 / 255")]
     offset: Annotated[float, Field(strict=True, description="added after scaling")] = 0.0
 

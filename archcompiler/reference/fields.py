@@ -130,7 +130,7 @@ def _type_text(tp: Any, meta: Sequence[Any], compact: bool) -> str:
         item = _type_text(args[0], (), compact) if args else "any"
         return f"[{item},…]" if compact else f"list of {item}"
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return "node"
+        return getattr(tp, "doc_type", "node")  # a model may say how its mapping reads
     if tp is Any or tp is object:
         return "any"
     return getattr(tp, "__name__", str(tp))
