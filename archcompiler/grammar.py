@@ -16,7 +16,7 @@ from .limits import MAX_REPEAT
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"  # a spec's, a block's, a param's name
 # node names may also start with a digit: inside a block `1_conv` becomes `conv2_block1_1_conv`
-NODE_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_]{0,127}$"
+NODE_NAME_PATTERN = r"^/?[A-Za-z0-9_][A-Za-z0-9_]{0,127}$"  # a leading / : unprefixed in a block
 _NODE_NAME = re.compile(NODE_NAME_PATTERN)
 
 EXPRESSION_REF = {"$ref": "#/definitions/expression"}  # the schema's `$expression` definition
@@ -55,16 +55,42 @@ STRUCTURAL_KEYS = (
     ),
     StructuralKey(
         "repeat", "repeat",
-        "place it n times, each feeding the next (blocks: NAME_block1 … N)",
+        "place it n times, each feeding the next (blocks: NAME_block1 … N); or "
+        "{times, names, start}",
         f"Place the node n times (1–{MAX_REPEAT:,}), each feeding the next: blocks give "
-        "NAME_block1 … NAME_blockN, ops NAME_1 … NAME_N.",
-        {"anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_REPEAT}, EXPRESSION_REF]},
+        "NAME_block1 … NAME_blockN, ops NAME_1 … NAME_N; `{times: n, names: 'block_{i}', "
+        "start: 1}` names the instances by a pattern. Arguments may read `repeat.index` (from 0) "
+        "and `repeat.count`.",
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_REPEAT},
+                EXPRESSION_REF,
+                {
+                    "type": "object",
+                    "properties": {
+                        "times": {"anyOf": [{"type": "integer", "minimum": 1,
+                                             "maximum": MAX_REPEAT}, EXPRESSION_REF]},
+                        "names": {"type": "string"},
+                        "start": {"anyOf": [{"type": "integer", "minimum": 0}, EXPRESSION_REF]},
+                    },
+                    "required": ["times"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
     ),
     StructuralKey(
         "when", "when",
         "true/false or a $expression: placed only when true",
         "Place the node only when true, e.g. `when: $aux` for optional parts.",
         {"anyOf": [{"type": "boolean"}, EXPRESSION_REF]},
+    ),
+    StructuralKey(
+        "else", "otherwise",
+        "with `when`: the node the name stands for when it is left out",
+        "With `when`: when the node is left out, its name stands for this node instead (e.g. "
+        "a shortcut projection left out stands for the block's input).",
+        {"type": "string", "pattern": "^[^$]"},
     ),
 )  # fmt: skip
 STRUCTURAL = tuple(k.key for k in STRUCTURAL_KEYS)

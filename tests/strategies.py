@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
+from archcompiler.ops import initializers
 from archcompiler.ops.base import ActivationName
 
 Args = dict[str, Any]
@@ -73,6 +74,47 @@ def args_of(**fields: Any) -> Args:
 
 # --- primitive ops ---------------------------------------------------------------------------
 
+# A valid value for each config key of a Keras initializer (floats that survive YAML).
+_INIT_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "seed": st.integers(0, 2**31 - 1),
+    "scale": st.sampled_from([0.5, 1.0, 2.0, 1 / 3, 2]),
+    "mode": st.sampled_from(["fan_in", "fan_out", "fan_avg"]),
+    "distribution": st.sampled_from(["truncated_normal", "untruncated_normal", "normal",
+                                     "uniform"]),
+    "mean": st.sampled_from([0.0, 0.5, -1.0]),
+    "stddev": st.sampled_from([0.01, 0.05, 1.0]),
+    "minval": st.sampled_from([-0.05, -1.0, 0]),
+    "maxval": st.sampled_from([0.05, 1.0, 2]),
+    "gain": st.sampled_from([1.0, 0.5, 2]),
+    "value": st.sampled_from([0.0, 0.1, -1.0, 1]),
+}  # fmt: skip
+
+
+@st.composite
+def initializer(draw: st.DrawFn, rank: int) -> Any:
+    """A Keras initializer a `rank`-D weight takes: a name, or {class_name, config} with some
+    of the class's keys (Identity fills 2-D weights only, Orthogonal needs 2 or more)."""
+    refused = ({"Identity"} if rank != 2 else set()) | ({"Orthogonal"} if rank < 2 else set())
+    classes = [c for c in initializers.CLASSES if c not in refused]
+    if draw(st.booleans()):
+        return draw(st.sampled_from([initializers.snake(c) for c in classes
+                                     if c not in initializers.REQUIRED]))  # fmt: skip
+    name = draw(st.sampled_from(classes))
+    keys = list(initializers.CLASSES[name])
+    required = initializers.REQUIRED.get(name, ())
+    chosen = [k for k in keys if k in required or draw(st.booleans())]
+    config = {k: draw(_INIT_VALUES[k]) for k in chosen}
+    spelled = initializers.snake(name) if draw(st.booleans()) else name
+    if config or draw(st.booleans()):  # `config: {}` written out, or left out
+        return {"class_name": spelled, "config": config}
+    return {"class_name": spelled}
+
+
+def _inits(draw: st.DrawFn, **weights: int) -> Args:
+    """`NAME_initializer` arguments, each left out half the time, for weights of given ranks."""
+    drawn = {f"{n}_initializer": draw(optional(initializer(r))) for n, r in weights.items()}
+    return args_of(**drawn)
+
 
 @st.composite
 def _strides_dilation(draw: st.DrawFn) -> tuple[Any, Any]:
@@ -99,7 +141,7 @@ def conv_case(draw: st.DrawFn) -> Case:
     groups = draw(st.integers(1, 4))
     channels = groups * draw(st.integers(1, 2))
     filters = groups * draw(st.integers(1, 3))
-    args = {"filters": filters, **_conv_common(draw)}
+    args = {"filters": filters, **_conv_common(draw), **_inits(draw, kernel=4, bias=1)}
     if groups > 1 or draw(st.booleans()):
         args["groups"] = groups
     h, w = draw(SIDE), draw(SIDE)
@@ -108,7 +150,7 @@ def conv_case(draw: st.DrawFn) -> Case:
 
 @st.composite
 def depthwise_conv_case(draw: st.DrawFn) -> Case:
-    args = _conv_common(draw)
+    args = {**_conv_common(draw), **_inits(draw, depthwise=4, bias=1)}
     if draw(st.booleans()):
         args["depth_multiplier"] = draw(st.integers(1, 3))
     return args, [draw(hwc())]
@@ -116,7 +158,10 @@ def depthwise_conv_case(draw: st.DrawFn) -> Case:
 
 @st.composite
 def separable_conv_case(draw: st.DrawFn) -> Case:
-    args = {"filters": draw(st.integers(1, 8)), **_conv_common(draw)}
+    args = {
+        "filters": draw(st.integers(1, 8)), **_conv_common(draw),
+        **_inits(draw, depthwise=4, pointwise=4, bias=1),
+    }  # fmt: skip
     if draw(st.booleans()):
         args["depth_multiplier"] = draw(st.integers(1, 3))
     return args, [draw(hwc())]
@@ -124,7 +169,11 @@ def separable_conv_case(draw: st.DrawFn) -> Case:
 
 @st.composite
 def conv_transpose_case(draw: st.DrawFn) -> Case:
-    args = {"filters": draw(st.integers(1, 8)), **_conv_common(draw)}
+    args = {
+        "filters": draw(st.integers(1, 8)),
+        **_conv_common(draw),
+        **_inits(draw, kernel=4, bias=1),
+    }
     strides = _pair(args.get("strides", 1))
     if draw(st.booleans()):
         pads = [draw(st.integers(0, s - 1)) for s in strides]
@@ -139,12 +188,27 @@ def dense_case(draw: st.DrawFn) -> Case:
         use_bias=draw(optional(st.booleans())),
         activation=draw(optional(st.sampled_from(ACTIVATIONS))),
     )
-    return args, [draw(any_rank())]
+    return {**args, **_inits(draw, kernel=2, bias=1)}, [draw(any_rank())]
 
 
 @st.composite
 def dropout_case(draw: st.DrawFn) -> Case:
-    return {"rate": draw(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9]))}, [draw(any_rank())]
+    """Sometimes a `noise_shape`: null or 1 for the batch, then null, 1 or the size per axis;
+    now and then (with rate > 0) a mask that fits no axis or has an axis too many, which
+    Keras refuses (or turns into a bigger output) while training."""
+    shape = draw(any_rank())
+    args: Args = {"rate": draw(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9]))}
+    if draw(st.booleans()):
+        noise = [draw(st.sampled_from([None, 1]))]
+        noise += [draw(st.sampled_from([None, 1, d])) for d in shape]
+        if args["rate"] > 0 and draw(st.integers(0, 7)) == 0:
+            i = draw(st.integers(0, len(noise)))
+            if i == len(noise):
+                noise.append(draw(st.sampled_from([None, 2])))
+            else:
+                noise[i] = 3 if i == 0 else shape[i - 1] + 1
+        args["noise_shape"] = noise
+    return args, [shape]
 
 
 @st.composite
@@ -156,6 +220,52 @@ def bn_case(draw: st.DrawFn) -> Case:
         scale=draw(optional(st.booleans())),
     )
     return args, [draw(any_rank())]
+
+
+def _axis(draw: st.DrawFn, shape: Shape) -> int:
+    """A Keras axis of `shape` (batch excluded); one in eight is no feature axis (an error)."""
+    r = len(shape)
+    if draw(st.integers(0, 7)) == 0:
+        return draw(st.sampled_from([0, r + 1, -(r + 1)]))
+    return draw(st.sampled_from([*range(-r, 0), *range(1, r + 1)]))
+
+
+@st.composite
+def layer_norm_case(draw: st.DrawFn) -> Case:
+    shape = draw(any_rank())
+    args = args_of(
+        epsilon=draw(optional(EPSILON)),
+        center=draw(optional(st.booleans())),
+        scale=draw(optional(st.booleans())),
+    )
+    if draw(st.booleans()):
+        args["axis"] = _axis(draw, shape)
+        batch = args["axis"] % (len(shape) + 1) == 0  # 0 or -(rank + 1)
+        if batch and not (args.get("center", True) or args.get("scale", True)):
+            args["axis"] = -1  # without weights Keras normalizes over the batch; we refuse
+    return args, [shape]
+
+
+STATS = st.sampled_from([0.0, 0.5, -1.0, 0.485, 123.68, 2])
+
+
+@st.composite
+def normalization_case(draw: st.DrawFn) -> Case:
+    """Mean and variance (one per entry of the axis) or neither; sometimes a wrong count or
+    only one of them, which Keras refuses too."""
+    shape = draw(any_rank())
+    axis = _axis(draw, shape) if draw(st.booleans()) else -1
+    args = args_of(axis=OMIT if axis == -1 and draw(st.booleans()) else axis)
+    r = len(shape)
+    if draw(st.booleans()) and (-r <= axis < 0 or 1 <= axis <= r):
+        n = shape[axis if axis < 0 else axis - 1]
+        if draw(st.integers(0, 7)) == 0:  # a count that neither fits nor broadcasts
+            n = draw(st.integers(2, 9).filter(lambda k: k != n))
+        args["mean"] = draw(st.lists(STATS, min_size=n, max_size=n))
+        args["variance"] = draw(st.lists(STATS.map(abs), min_size=n, max_size=n))
+        if draw(st.integers(0, 7)) == 0:
+            del args[draw(st.sampled_from(["mean", "variance"]))]
+    return args, [shape]
 
 
 @st.composite
@@ -332,6 +442,8 @@ OP_STRATEGIES: dict[str, st.SearchStrategy[Case]] = {
     "dense": dense_case(),
     "dropout": dropout_case(),
     "bn": bn_case(),
+    "layer_norm": layer_norm_case(),
+    "normalization": normalization_case(),
     "activation": activation_case(),
     "relu": relu_case(),
     "relu6": no_args_case(),
@@ -477,6 +589,16 @@ BLOCK_STRATEGIES: dict[str, st.SearchStrategy[BlockCase]] = {
             depth_multiplier=optional(st.integers(1, 2)),
             strides=optional(st.integers(1, 2)),
             block_id=optional(st.integers(0, 20)),
+        ),
+        hwc(lo=2),
+    ),
+    "inverted_residual": st.tuples(
+        st.builds(
+            args_of,
+            filters=st.integers(1, 16),
+            alpha=optional(st.sampled_from([0.35, 0.5, 0.75, 1.0, 1.4])),
+            strides=optional(st.sampled_from([1, 2])),
+            expansion=optional(st.integers(1, 6)),
         ),
         hwc(lo=2),
     ),

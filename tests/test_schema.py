@@ -333,9 +333,11 @@ def test_arguments_agree_with_the_model(schema: dict[str, Any], what: str, kind:
 @pytest.mark.parametrize("key", STRUCTURAL)
 def test_structural_keys(schema: dict[str, Any], key: str) -> None:
     check = _property_validator(schema, f"#/definitions/key.{key}")
-    good = {"name": ["conv1", "1_conv", "$stage"], "from": ["x", ["a", "b"]],
-            "repeat": [1, 10_000, "$n"], "when": [True, False, "$aux"]}  # fmt: skip
-    bad = {"name": ["a b", 3, ""], "from": ["$x", [], 3], "repeat": [0, 10_001, 1.5, True],
-           "when": ["yes", 1]}  # fmt: skip
+    good = {"name": ["conv1", "1_conv", "$stage", "/block1_act"], "from": ["x", ["a", "b"]],
+            "repeat": [1, 10_000, "$n", {"times": 3, "names": "block_{i}", "start": 0}],
+            "when": [True, False, "$aux"], "else": ["input"]}  # fmt: skip
+    bad = {"name": ["a b", 3, "", "a/b"], "from": ["$x", [], 3],
+           "repeat": [0, 10_001, 1.5, True, {"names": "x"}, {"times": 2, "nmes": "x"}],
+           "when": ["yes", 1], "else": ["$x", 3]}  # fmt: skip
     assert all(check.is_valid(v) for v in good[key])
     assert not any(check.is_valid(v) for v in bad[key])

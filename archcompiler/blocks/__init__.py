@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     depthwise_sep,
     fire,
     inception,
+    inverted_residual,
     transition,
     vgg_stage,
 )  # fmt: skip

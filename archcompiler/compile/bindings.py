@@ -32,9 +32,12 @@ def evaluate(
     return value
 
 
-def bind_params(chain: list[CheckedFile], sets: Mapping[str, str]) -> dict[str, Any]:
+def bind_params(
+    chain: list[CheckedFile], sets: Mapping[str, str], functions: Mapping[str, expr.Helper]
+) -> dict[str, Any]:
     """The params of the chain (a child's replace its base's), in order, each evaluated over the
-    params above it; `sets` (`--set KEY=VALUE`) replace values, typed by their defaults."""
+    params above it and the spec's `functions`; `sets` (`--set KEY=VALUE`) replace values,
+    typed by their defaults."""
     raw: dict[str, tuple[Any, CheckedFile]] = {}
     for f in chain:
         for k, v in f.spec.params.items():
@@ -45,9 +48,11 @@ def bind_params(chain: list[CheckedFile], sets: Mapping[str, str]) -> dict[str, 
             raise SpecError.at(
                 _params_location(chain), f"--set {key}=…: the spec has no param '{key}'{hint}"
             )
-    env: dict[str, Any] = {}
+    env: dict[str, Any] = dict(functions)
+    arities = {name: len(f.params) for name, f in functions.items()}
     for k, (v, f) in raw.items():
-        later = expr.is_expr(v) and sorted(expr.names(v[1:]) & (raw.keys() - env.keys()))
+        written = expr.is_expr(v) and expr.names(v[1:], arities)
+        later = written and sorted(written & (raw.keys() - env.keys()))
         if later:
             raise f.doc.error(
                 ("params", k), f"param '{k}' uses '{later[0]}', which is given below it; "
@@ -57,7 +62,7 @@ def bind_params(chain: list[CheckedFile], sets: Mapping[str, str]) -> dict[str, 
         if k in sets:
             value = coerce_set(k, sets[k], value, f.doc.location(("params", k)))
         env[k] = value
-    return env
+    return {k: v for k, v in env.items() if k not in functions or k in raw}
 
 
 def _params_location(chain: list[CheckedFile]) -> Location:

@@ -6,13 +6,14 @@ import os
 
 from ..errors import SpecError
 from ..limits import MAX_EXTENDS_DEPTH
+from ..spec.expr import Helper
 from ..spec.loader import Doc, load_file
 from ..spec.validate import CheckedFile, UserBlock, check_file
 
 
 def load_chain(path: str) -> list[CheckedFile]:
-    """The file and the files it `extends`, base first; each checked with the blocks of the
-    files below it (a child may use, and replace, its base's blocks)."""
+    """The file and the files it `extends`, base first; each checked with the blocks and the
+    functions of the files below it (a child may use, and replace, its base's)."""
     seen: list[str] = []
     docs: list[Doc] = []
     while True:
@@ -34,9 +35,10 @@ def load_chain(path: str) -> list[CheckedFile]:
         path = target
     chain: list[CheckedFile] = []
     blocks: dict[str, UserBlock] = {}
+    functions: dict[str, Helper] = {}
     for doc in reversed(docs):
-        checked = check_file(doc, blocks)
-        blocks = checked.blocks
+        checked = check_file(doc, blocks, functions)
+        blocks, functions = checked.blocks, checked.functions
         chain.append(checked)
     return chain
 

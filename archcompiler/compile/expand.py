@@ -11,6 +11,7 @@ from ..errors import Location, SpecError
 from ..graph import BlockInstance, Graph
 from ..limits import Limits
 from ..ops.base import Shape
+from ..spec.expr import Record
 from ..spec.loader import Path
 from ..spec.validate import RawNode, UserBlock, param_type_ok
 from .checks import check_arity
@@ -22,11 +23,13 @@ class Placer(Protocol):
 
     graph: Graph
     names: Names
-    params: dict[str, Any]
+    env: dict[str, Any]  # the spec's params and functions
     blocks: dict[str, UserBlock]
     limits: Limits
 
     def place_list(self, nodes: list[RawNode], scope: Scope, env: dict, ctx: Context) -> None: ...
+
+    def automatic_name(self, op: str, ctx: Context) -> str: ...
 
     def place_primitive(
         self, raw: RawNode, name: str, inputs: list[str], env: dict, ctx: Context, first: bool
@@ -85,7 +88,7 @@ def _expand_user(
     check_arity(f"block '{name}' ({raw.op})", arity, len(inputs), raw.at(key=True), ctx.notes)
     written, extra, _ = walk.arguments(raw, name, env, ctx, () if first else ("strides",))
     args = {**written, **extra}
-    bound = dict(walk.params)
+    bound = dict(walk.env)
     for pname, decl in d.params.items():
         if pname in args:
             bound[pname] = _typed(raw, pname, args[pname], decl.type, ctx.notes)
@@ -98,6 +101,8 @@ def _expand_user(
     for pname in args:
         if pname not in d.params:
             raise SpecError.at(raw.at(pname, key=True), f"block '{raw.op}' has no '{pname}'")
+    for iname, node in zip(d.inputs, inputs, strict=True):  # the body reads its inputs' shapes
+        bound[iname] = shape_record(iname, walk.graph.nodes[node].shape)
     scope = Scope(dict(zip(d.inputs, inputs, strict=True)), inputs[0], local=True)
     walk.place_list(block.body, scope, bound, replace(inner, stack=(*ctx.stack, raw.op)))
     if d.output is None:
@@ -105,6 +110,15 @@ def _expand_user(
     if d.output in scope.names:
         return scope.names[d.output]
     raise block.doc.error((*block.path, "output"), f"no node named '{d.output}' in the body")
+
+
+def shape_record(name: str, shape: Shape) -> Record:
+    """What `$name.…` reads of a block's input: `shape` (a list), `rank`, `channels` (the last
+    axis) and, for H×W×C inputs, `height` and `width`."""
+    fields: dict[str, Any] = {"shape": list(shape), "rank": len(shape), "channels": shape[-1]}
+    if len(shape) == 3:
+        fields.update(height=shape[0], width=shape[1])
+    return Record(f"the shape of {name}", **fields)
 
 
 def _typed(raw: RawNode, pname: str, value: Any, kind: str, notes: tuple[str, ...]) -> Any:
@@ -129,10 +143,10 @@ class BlockBuilder:
         elif name:
             full = self.ctx.prefix + name
         else:
-            full = self.walk.names.automatic_name(self.ctx.prefix + op)
+            full = self.walk.automatic_name(op, self.ctx)
         node = _BlockOp(op, args, self.raw)
         ins = [inputs] if isinstance(inputs, str) else list(inputs)
-        out = self.walk.place_primitive(node, full, ins, self.walk.params, self.ctx, first=True)
+        out = self.walk.place_primitive(node, full, ins, self.walk.env, self.ctx, first=True)
         self.placed.append(out)
         return out
 

@@ -17,17 +17,19 @@ from pydantic import ValidationError
 from ..errors import SpecError, did_you_mean
 from ..grammar import valid_name
 from ..graph import BlockInstance, Graph, Node
-from ..limits import MAX_DIM, MAX_REPEAT, Limits
+from ..limits import MAX_DIM, Limits
 from ..ops import OPS, ShapeError
 from ..ops.base import Tensor, fmt
+from ..spec import expr
 from ..spec.diagnostics import pydantic_diagnostics
 from ..spec.model import InputDef
-from ..spec.validate import CheckedFile, RawNode, valid_repeat
+from ..spec.validate import CheckedFile, RawNode
 from . import expand, finish
 from .bindings import Overrides, bind_params, evaluate
 from .chain import nearest
 from .checks import check_arity
 from .context import Context, Later, Names, Scope
+from .repeat import instances_of, repeat_of
 
 
 class Walk:
@@ -42,11 +44,16 @@ class Walk:
         self.use_head = head
         self.graph = Graph(self.top.spec.name, self.top.spec.doc)
         self.blocks = self.top.blocks
-        self.params = bind_params(chain, sets)
+        self.functions = self.top.functions
+        self.params = bind_params(chain, sets, self.functions)
         self.graph.params = dict(self.params)
+        self.env = {**self.functions, **self.params}  # what top-level expressions see
+        self.arities = {name: len(f.params) for name, f in self.functions.items()}
         self.graph.files = [f.doc.path for f in chain]
         self.overrides = Overrides(chain)
         self.names = Names(self.graph.nodes)
+        naming = next((f.spec.naming for f in reversed(chain) if f.spec.naming), "ops")
+        self.keras_naming = naming == "keras"
         self.params_so_far = 0
 
     def run(self) -> Graph:
@@ -62,10 +69,10 @@ class Walk:
             self._add_input(d, inputs_file, path, scope)
         if len(self.graph.inputs) == 1:
             scope.names.setdefault("input", self.graph.inputs[0])
-        self.place_list(backbone.backbone or [], scope, self.params, root)
+        self.place_list(backbone.backbone or [], scope, self.env, root)
         head_nodes = head.head if head else None
         if self.use_head and head_nodes:
-            self.place_list(head_nodes, scope, self.params, replace(root, section="head"))
+            self.place_list(head_nodes, scope, self.env, replace(root, section="head"))
         elif head_nodes:  # `outputs:` naming head nodes drop out with the head
             self.names.skipped |= {n.literal_name for n in head_nodes if n.literal_name}
         finish.set_outputs(self.graph, self.chain, scope, self.names)
@@ -74,7 +81,7 @@ class Walk:
         return self.graph
 
     def _add_input(self, d: InputDef, f: CheckedFile, path: tuple, scope: Scope) -> None:
-        shape = evaluate(list(d.shape), self.params, f.doc, (*path, "shape"))
+        shape = evaluate(list(d.shape), self.env, f.doc, (*path, "shape"))
         for j, dim in enumerate(shape):
             if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= MAX_DIM:
                 raise f.doc.error(
@@ -102,52 +109,67 @@ class Walk:
         if not isinstance(when, (bool, type(None))):
             raise SpecError.at(raw.at("when"), f"`when` must be true or false, got {when!r}")
         name = evaluate(raw.name, env, raw.doc, raw.arg_path("name"), notes)
-        if when is False:  # left out; names referring to it are errors, outputs skip it
-            if isinstance(name, str):
-                self.names.skipped.add(ctx.prefix + name)
-            return
         if name is not None and not valid_name(name):
             raise SpecError.at(raw.at("name"), f"name {name!r} is not a valid name", *notes)
-        repeat = evaluate(raw.repeat, env, raw.doc, raw.arg_path("repeat"), notes)
-        if repeat is not None and not valid_repeat(repeat):
-            raise SpecError.at(
-                raw.at("repeat"), f"repeat must be 1…{MAX_REPEAT:,}, got {repeat!r}", *notes
-            )
+        absolute = isinstance(name, str) and name.startswith("/")
+        local = name[1:] if absolute else name  # how the node list refers to it
+        if when is False:  # left out: its name stands for `else`, or is an error to refer to
+            self._leave_out(raw, local, scope, later, ctx)
+            return
+        repeat = repeat_of(raw, env, notes)
         inputs = self._resolve_from(raw, scope, later, notes)
-        base = ctx.prefix + name if name else self.names.automatic_name(ctx.prefix + raw.op)
+        if local:
+            base = local if absolute else ctx.prefix + local
+        else:
+            base = self.automatic_name(raw.op, ctx)
         is_op = raw.op in OPS
         if repeat is not None or not is_op:  # a group or block instance: its name is taken too
             self.names.claim(base, raw.at("name") if raw.name is not None else raw.at(key=True),
                              notes)  # fmt: skip
             self.names.instances[base] = raw.at(key=True)
-        if repeat is None:
-            instances = [(base, ctx)]
-        else:
+        if repeat is not None:
             group = (*ctx.block, base)
-            self.graph.blocks[group] = BlockInstance(group, f"{raw.op} ×{repeat}", raw.at(key=True))
-            suffix = "_" if is_op else "_block"
-            instances = [
-                (f"{base}{suffix}{i}", replace(ctx, block=group, group=base))
-                for i in range(1, repeat + 1)
-            ]
+            kind = f"{raw.op} ×{repeat.times}"
+            self.graph.blocks[group] = BlockInstance(group, kind, raw.at(key=True))
+        instances = instances_of(raw, base, local, repeat, env, ctx)
         out = inputs[0] if inputs else None
         start = len(self.graph)
-        for i, (instance, instance_ctx) in enumerate(instances):
+        for i, (instance, key, instance_env, instance_ctx) in enumerate(instances):
             if is_op:
-                out = self.place_primitive(raw, instance, inputs, env, instance_ctx, first=i == 0)
+                out = self.place_primitive(raw, instance, inputs, instance_env, instance_ctx,
+                                           first=i == 0)  # fmt: skip
             else:
-                out = expand.expand_block(self, raw, instance, inputs, env, instance_ctx, i)
+                out = expand.expand_block(self, raw, instance, inputs, instance_env,
+                                          instance_ctx, i)  # fmt: skip
             inputs = [out]
             if i == 0 and len(instances) > 1:
                 self._check_growth(raw, start, len(instances), notes)
-            if repeat is not None and name:
-                scope.names[f"{name}_block{i + 1}" if not is_op else f"{name}_{i + 1}"] = out
+            if key:
+                scope.names[key] = out
         if repeat is not None:
             group_path = (*ctx.block, base)
             self.graph.blocks[group_path] = replace(self.graph.blocks[group_path], output=out)
-        if name:
-            scope.names[name] = out
+        # unnamed nodes too, so a block body can say `from: max_pool` of its unnamed max_pool
+        scope.names[local or base[len(ctx.prefix) :]] = out  # type: ignore[index]
         scope.prev = out
+
+    def automatic_name(self, op: str, ctx: Context) -> str:
+        """The name of an unnamed node: after its op, prefixed inside a block instance — or, with
+        `naming: keras`, after its Keras layer class with model-wide counters, unprefixed
+        (`conv2d`, `conv2d_1`, …), as Keras names the layers a model leaves unnamed."""
+        if self.keras_naming and op in OPS:
+            return self.names.automatic_name(OPS[op].keras_name)
+        return self.names.automatic_name(ctx.prefix + op)
+
+    def _leave_out(
+        self, raw: RawNode, local: str | None, scope: Scope, later: Later, ctx: Context
+    ) -> None:
+        if raw.otherwise is not None and local:
+            scope.names[local] = self._lookup(
+                raw.otherwise, raw, ("else",), scope, later, ctx.notes
+            )
+        elif isinstance(local, str):
+            self.names.skipped.add(ctx.prefix + local)
 
     def _check_growth(self, raw: RawNode, start: int, count: int, notes: tuple[str, ...]) -> None:
         """After the first repeated instance, refuse early if the rest would pass the node bound."""
@@ -168,33 +190,38 @@ class Walk:
                 raise SpecError.at(raw.at(key=True), "this node has no input; say `from: NAME`")
             return [scope.prev]
         refs = raw.source if isinstance(raw.source, list) else [raw.source]
-        out = []
-        for j, ref in enumerate(refs):
-            path = ("from", j) if isinstance(raw.source, list) else ("from",)
-            if ref in scope.names:
-                out.append(scope.names[ref])
-            elif not scope.local and ref in self.graph.nodes:
-                out.append(ref)
-            elif ref in self.names.skipped:
-                raise SpecError.at(
-                    raw.at(*path), f"'{ref}' is left out here (its `when` is false)", *notes
-                )
-            elif ref in later:
-                line = later[ref].at(key=True).line
-                raise SpecError.at(
-                    raw.at(*path),
-                    f"'{ref}' is defined further down (line {line}); a node takes inputs only "
-                    "from nodes above it",
-                    *notes,
-                )
-            else:
-                choices = list(scope.names) + ([] if scope.local else list(self.graph.nodes))
-                where = "in this block" if scope.local else "above"
-                raise SpecError.at(
-                    raw.at(*path), f"no node named '{ref}' {where}{did_you_mean(ref, choices)}",
-                    *notes,
-                )  # fmt: skip
-        return out
+        return [
+            self._lookup(ref, raw, ("from", j) if isinstance(raw.source, list) else ("from",),
+                         scope, later, notes)
+            for j, ref in enumerate(refs)
+        ]  # fmt: skip
+
+    def _lookup(
+        self, ref: str, raw: RawNode, path: tuple, scope: Scope, later: Later,
+        notes: tuple[str, ...],
+    ) -> str:  # fmt: skip
+        """The node `ref` names, written at `path` of `raw` (a `from` item, `else`)."""
+        if ref in scope.names:
+            return scope.names[ref]
+        if not scope.local and ref in self.graph.nodes:
+            return ref
+        if ref in self.names.skipped:
+            raise SpecError.at(
+                raw.at(*path), f"'{ref}' is left out here (its `when` is false)", *notes
+            )
+        if ref in later:
+            line = later[ref].at(key=True).line
+            raise SpecError.at(
+                raw.at(*path),
+                f"'{ref}' is defined further down (line {line}); a node takes inputs only "
+                "from nodes above it",
+                *notes,
+            )
+        choices = list(scope.names) + ([] if scope.local else list(self.graph.nodes))
+        where = "in this block" if scope.local else "above"
+        raise SpecError.at(
+            raw.at(*path), f"no node named '{ref}' {where}{did_you_mean(ref, choices)}", *notes
+        )
 
     # ---- arguments ----------------------------------------------------------------------------
     def arguments(
@@ -204,8 +231,10 @@ class Walk:
         instance) and, apart, those `override` replaces for this instance or its repeat group,
         with where the override is written."""
         args = evaluate(raw.args, env, raw.doc, raw.arg_path(), ctx.notes)
-        args = {k: v for k, v in args.items() if k not in first_only}
-        extra, origin = self.overrides.for_node((ctx.group, name), self.params)
+        # `strides: $2 if repeat.index == 0 else 1` says itself which instances get it
+        dropped = {k for k in first_only if not _reads_repeat(raw.args.get(k), self.arities)}
+        args = {k: v for k, v in args.items() if k not in dropped}
+        extra, origin = self.overrides.for_node((ctx.group, name), self.env)
         return args, extra, origin
 
     def validated(
@@ -272,6 +301,15 @@ class Walk:
     def _add(self, node: Node) -> None:
         self.graph.nodes[node.name] = node
         self.params_so_far += node.params
+
+
+def _reads_repeat(value: Any, functions: dict[str, int]) -> bool:
+    """Does a written value use `repeat` (the instance of a repeated node)?"""
+    if isinstance(value, list):
+        return any(_reads_repeat(v, functions) for v in value)
+    if isinstance(value, dict):
+        return any(_reads_repeat(v, functions) for v in value.values())
+    return expr.is_expr(value) and "repeat" in expr.names(value[1:], functions)
 
 
 def _arg_of(error: Any) -> Any:

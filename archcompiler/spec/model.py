@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ..grammar import NAME_PATTERN
-from ..limits import MAX_DIM
+from ..limits import MAX_DIM, MAX_REPEAT
 from ..strict import Strict
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="letters, digits and _")]
@@ -52,7 +52,9 @@ class InputDef(Strict):
     name: Name = "input"
 
 
-PARAM_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "any": object}
+PARAM_TYPES = {
+    "int": int, "float": float, "bool": bool, "str": str, "list": list, "any": object,
+}  # fmt: skip
 
 
 def _param_shorthand(value: Any) -> Any:
@@ -61,7 +63,7 @@ def _param_shorthand(value: Any) -> Any:
         return {"type": value}
     if isinstance(value, bool):
         return {"type": "bool", "default": value}
-    for name, kind in (("int", int), ("float", float), ("str", str)):
+    for name, kind in (("int", int), ("float", float), ("str", str), ("list", list)):
         if isinstance(value, kind):
             return {"type": name, "default": value}
     return value
@@ -70,13 +72,30 @@ def _param_shorthand(value: Any) -> Any:
 class ParamDecl(Strict):
     """A user block's parameter: type, optional default, one-line doc."""
 
-    type: Literal["int", "float", "bool", "str", "any"]
+    type: Literal["int", "float", "bool", "str", "list", "any"]
     default: Any = Field(None, description="leave out to make the parameter required")
     doc: str = ""
 
     @property
     def required(self) -> bool:
         return "default" not in self.model_fields_set
+
+
+class RepeatForm(Strict):
+    """`repeat` written out: how many instances and how they are named."""
+
+    times: Annotated[int, Field(strict=True, ge=1, le=MAX_REPEAT)] | Expression = Field(
+        description="how many instances"
+    )
+    names: str | None = Field(
+        None,
+        description="instance names: `{i}` is the instance's number (from `start`), `{a}` its "
+        "letter (a, b, …), `{p}` any param or block parameter p; default NAME_block{i} "
+        "(blocks), NAME_{i} (ops)",
+    )
+    start: Annotated[int, Field(strict=True, ge=0, le=MAX_REPEAT)] | Expression = Field(
+        1, description="the number of the first instance"
+    )
 
 
 class BlockDef(Strict):
@@ -120,4 +139,13 @@ class SpecFile(Strict):
     )
     override: dict[Name, dict[str, Any]] = Field(
         {}, description="node or block name → arguments replaced in it (for `extends`)"
+    )
+    functions: dict[str, Expression] = Field(
+        {},
+        description="functions of your own, `name(a, b): $expression`, called in expressions",
+    )
+    naming: Literal["ops", "keras"] | None = Field(
+        None,
+        description="how unnamed nodes are named: `ops` (`relu`, `relu_1`, … after the op; the "
+        "default) or `keras` (`re_lu`, `conv2d_1`, … after the Keras layer, as Keras names them)",
     )

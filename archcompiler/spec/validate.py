@@ -23,7 +23,7 @@ from ..ops import OPS
 from . import expr
 from .diagnostics import dedupe, pydantic_diagnostics
 from .loader import Doc, Path
-from .model import PARAM_TYPES, BlockDef, SpecFile
+from .model import PARAM_TYPES, BlockDef, RepeatForm, SpecFile
 
 
 @dataclass
@@ -38,6 +38,7 @@ class RawNode:
     source: Any = None  # the `from` value
     repeat: Any = None
     when: Any = None  # placed only when true (e.g. `when: $aux` for auxiliary classifiers)
+    otherwise: Any = None  # `else`: the node the name stands for when `when` leaves it out
 
     def arg_path(self, *sub: Any) -> Path:
         return (*self.path, self.op, *sub)
@@ -66,10 +67,16 @@ class CheckedFile:
     backbone: list[RawNode] | None
     head: list[RawNode] | None
     blocks: dict[str, UserBlock] = field(default_factory=dict)
+    functions: dict[str, expr.Helper] = field(default_factory=dict)  # its own and inherited
 
 
-def check_file(doc: Doc, inherited_blocks: dict[str, UserBlock] | None = None) -> CheckedFile:
-    """Validate a loaded file; raises one SpecError listing every problem found."""
+def check_file(
+    doc: Doc,
+    inherited_blocks: dict[str, UserBlock] | None = None,
+    inherited_functions: dict[str, expr.Helper] | None = None,
+) -> CheckedFile:
+    """Validate a loaded file (with the blocks and functions of the files it extends); raises
+    one SpecError listing every problem found."""
     data = doc.data
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"the value {data!r}"
@@ -88,8 +95,13 @@ def check_file(doc: Doc, inherited_blocks: dict[str, UserBlock] | None = None) -
         diags += pydantic_diagnostics(doc, (), e.errors(), data, SpecFile)
 
     inherited = dict(inherited_blocks or {})
+    functions = {**(inherited_functions or {}), **_check_functions(doc, data, diags)}
     raw_blocks = data.get("blocks") if isinstance(data.get("blocks"), dict) else {}
-    known = Known({*inherited, *raw_blocks}, {k: b.definition for k, b in inherited.items()})
+    known = Known(
+        {*inherited, *raw_blocks},
+        {k: b.definition for k, b in inherited.items()},
+        {k: len(f.params) for k, f in functions.items()},
+    )
     # each block's params are learned on their own, so their uses are checked even when
     # something else in the file is wrong
     for bname, bdata in raw_blocks.items():
@@ -107,7 +119,7 @@ def check_file(doc: Doc, inherited_blocks: dict[str, UserBlock] | None = None) -
         if bname in known.params and nodes is not None:
             blocks[bname] = UserBlock(bname, known.params[bname], nodes, doc, ("blocks", bname))
     if spec is not None:
-        _check_top_level(doc, spec, diags)
+        _check_top_level(doc, spec, diags, known)
     if diags:
         diags = dedupe(diags)
         diags.sort(key=lambda d: (d.location.line, d.location.col))
@@ -116,7 +128,27 @@ def check_file(doc: Doc, inherited_blocks: dict[str, UserBlock] | None = None) -
             diags = [*diags[:MAX_DIAGNOSTICS], replace(last, message="too many errors; stopped")]
         raise SpecError(diags)
     assert spec is not None
-    return CheckedFile(doc, spec, lists["backbone"], lists["head"], blocks)
+    return CheckedFile(doc, spec, lists["backbone"], lists["head"], blocks, functions)
+
+
+def _check_functions(doc: Doc, data: dict, diags: list[Diagnostic]) -> dict[str, expr.Helper]:
+    """`functions: {name(a, b): $expression}`: each parsed once, located where it is written."""
+    written = data.get("functions")
+    out: dict[str, expr.Helper] = {}
+    for signature, body in (written if isinstance(written, dict) else {}).items():
+        if not isinstance(signature, str) or not expr.is_expr(body):
+            continue  # SpecFile reports the wrong type
+        try:
+            function = expr.helper(signature, body[1:])
+        except expr.ExprError as e:
+            where = ("functions", signature)
+            if e.offset < 0:  # the signature
+                diags.append(Diagnostic(doc.location(where, key=True), e.message))
+            else:
+                diags.append(Diagnostic(expr_location(doc, where, e.offset), e.message))
+            continue
+        out[function.name] = function
+    return out
 
 
 def _check_block_def(doc: Doc, bname: Any, bdata: Any, diags: list[Diagnostic]) -> BlockDef | None:
@@ -137,6 +169,10 @@ def _check_block_def(doc: Doc, bname: Any, bdata: Any, diags: list[Diagnostic]) 
         return None
     for pname, decl in definition.params.items():
         where = doc.location((*path, "params", pname), key=True)
+        if pname in definition.inputs:
+            diags.append(
+                Diagnostic(where, f"parameter '{pname}' has the name of an input of the block")
+            )
         if pname in STRUCTURAL:
             diags.append(
                 Diagnostic(where, f"parameter '{pname}' clashes with the structural key `{pname}`")
@@ -174,16 +210,18 @@ def param_type_ok(value: Any, kind: str) -> bool:
 
 @dataclass
 class Known:
-    """The node kinds a file may use besides the built-ins: its user blocks (and inherited)."""
+    """What a file may use besides the built-ins: its user blocks (and inherited ones) and its
+    functions (name → number of parameters)."""
 
     user: set[str]
     params: dict[str, BlockDef]
+    helpers: dict[str, int] = field(default_factory=dict)
 
     def all(self) -> list[str]:
         return [*OPS, *BLOCKS, *self.user]
 
 
-def _check_top_level(doc: Doc, spec: SpecFile, diags: list[Diagnostic]) -> None:
+def _check_top_level(doc: Doc, spec: SpecFile, diags: list[Diagnostic], known: Known) -> None:
     if spec.extends is None:
         if spec.input is None and spec.inputs is None:
             diags.append(Diagnostic(doc.location(()), "a spec needs `input: {shape: [...]}`"))
@@ -194,11 +232,11 @@ def _check_top_level(doc: Doc, spec: SpecFile, diags: list[Diagnostic]) -> None:
             Diagnostic(doc.location(("inputs",), key=True), "give `input` or `inputs`, not both")
         )
     for k, v in spec.params.items():
-        _check_exprs(doc, ("params", k), v, diags)
+        _check_exprs(doc, ("params", k), v, diags, known.helpers)
     for i, d in enumerate([spec.input] if spec.input else spec.inputs or []):
         base = ("input",) if spec.input else ("inputs", i)
         for j, dim in enumerate(d.shape):
-            _check_exprs(doc, (*base, "shape", j), dim, diags)
+            _check_exprs(doc, (*base, "shape", j), dim, diags, known.helpers)
 
 
 def _check_list(
@@ -245,9 +283,10 @@ def _check_node(node: RawNode, known: Known) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     doc = node.doc
     for key in STRUCTURAL_KEYS:
-        _check_exprs(doc, node.arg_path(key.key), getattr(node, key.attribute), diags)
+        value = getattr(node, key.attribute)
+        _check_exprs(doc, node.arg_path(key.key), value, diags, known.helpers)
     for key, value in node.args.items():
-        _check_exprs(doc, node.arg_path(key), value, diags)
+        _check_exprs(doc, node.arg_path(key), value, diags, known.helpers)
     diags += _check_structural(node)
     model = OPS.get(node.op) or BLOCKS.get(node.op)
     if model is not None:
@@ -277,11 +316,31 @@ def _check_structural(node: RawNode) -> list[Diagnostic]:
             )
     if node.when is not None and not expr.is_expr(node.when) and not isinstance(node.when, bool):
         out.append(Diagnostic(node.at("when"), "`when` is true, false or a $expression"))
-    if repeat is not None and not expr.is_expr(repeat) and not valid_repeat(repeat):
+    if isinstance(repeat, dict):
+        out += _check_repeat_form(node, repeat)
+    elif repeat is not None and not expr.is_expr(repeat) and not valid_repeat(repeat):
         out.append(
             Diagnostic(node.at("repeat"), f"repeat must be an integer from 1 to {MAX_REPEAT:,}")
         )
+    if node.otherwise is not None:
+        if node.when is None:
+            out.append(Diagnostic(node.at("else"), "`else` goes with `when`"))
+        elif not isinstance(node.otherwise, str) or expr.is_expr(node.otherwise):
+            out.append(Diagnostic(node.at("else"), "`else` is a node name as written"))
     return out
+
+
+def _check_repeat_form(node: RawNode, repeat: dict) -> list[Diagnostic]:
+    """`repeat: {times: n, names: 'block_{i}', start: 1}`."""
+    literal = {k: v for k, v in repeat.items() if not has_expr(v)}
+    try:
+        RepeatForm.model_validate(literal)
+    except ValidationError as e:
+        deferred = set(repeat) - set(literal)
+        return pydantic_diagnostics(
+            node.doc, node.arg_path("repeat"), e.errors(), literal, RepeatForm, deferred
+        )
+    return []
 
 
 def valid_repeat(n: Any) -> bool:
@@ -330,10 +389,12 @@ def _check_user_args(node: RawNode, block: BlockDef) -> list[Diagnostic]:
     return out
 
 
-def _check_exprs(doc: Doc, path: Path, value: Any, diags: list[Diagnostic]) -> None:
+def _check_exprs(
+    doc: Doc, path: Path, value: Any, diags: list[Diagnostic], helpers: dict[str, int]
+) -> None:
     for sub, text in _exprs(value):
         try:
-            expr.parse(text[1:])
+            expr.parse(text[1:], helpers)
         except expr.ExprError as e:
             where = (*path, *sub)
             hint = ""
