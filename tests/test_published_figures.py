@@ -311,3 +311,31 @@ def test_small_zoo_builds_in_keras(name: str) -> None:
     g, model = _keras(spec(name))
     _agrees(g, model)  # asserts shapes and params layer by layer
     assert len(model.layers) == len(g)
+
+
+# ---- ResNeXt-50 and SE-ResNet-50 ---------------------------------------------------------------
+
+
+def test_resnext50_is_torchvisions_figures() -> None:
+    """torchvision's resnext50_32x4d publishes 25,028,904 params (its trainable count: batch
+    normalization's running statistics are buffers there) and 4.23 GFLOPS, which are MACs."""
+    g = compile_file(spec("resnext50"))
+    assert g.trainable_params == 25_028_904
+    assert round(g.macs / 1e9, 2) == 4.23
+    conv = g.nodes["conv3_block1_2_conv"]  # the first grouped 3×3 of stage 3: stride, groups
+    assert (conv.args.groups, conv.args.strides, conv.shape) == (32, (2, 2), (28, 28, 256))
+
+
+def test_se_resnet50_is_the_papers_table_1() -> None:
+    """Hu et al. 2018, Table 1: SE-ResNet-50 has 28.1 M params and 3.87 GFLOPs (ResNet-50: 25.6 M,
+    3.86). Our MACs count convolutions and dense layers only — the gates' pooling, sigmoids and
+    products, which the paper's figure includes, are not MACs here — so ours stay at 3.86 G."""
+    g = compile_file(spec("se_resnet50"))
+    assert round(g.trainable_params / 1e6, 1) == 28.1
+    assert round(g.macs / 1e9, 2) == 3.86
+    # r = 16: the gate of a 256-channel output squeezes to 16 channels
+    assert g.nodes["conv2_block1_se_reduce"].shape == (1, 1, 16)
+    assert g.nodes["conv2_block1_se_excite"].inputs == (
+        "conv2_block1_3_bn",
+        "conv2_block1_se_expand",
+    )

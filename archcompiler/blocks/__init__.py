@@ -14,6 +14,8 @@ from . import (  # noqa: F401
     fire,
     inception,
     inverted_residual,
+    preact_bottleneck,
+    se,
     transition,
     vgg_stage,
 )  # fmt: skip

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ..ops.base import BnEpsilon, Filters, Flag, Strides
 from .base import Block, Builder, register_block
+from .se import squeeze_excite, squeezed
 
 
 @register_block
@@ -20,7 +21,8 @@ class Basic(Block):
     §3.3) exactly when the channels or the stride change. Named in the keras.applications style
     (`NAME_0_conv`/`NAME_0_bn` for the projection, placed first as Keras does, then `NAME_1_conv`
     … `NAME_2_bn`, `NAME_add`, `NAME_out`). Defaults follow the paper and torchvision: no conv
-    bias (a following bn makes it redundant), bn epsilon 1e-5.
+    bias (a following bn makes it redundant), bn epsilon 1e-5. `se` adds squeeze-and-excitation
+    after `NAME_2_bn` (SE-ResNet, Hu et al., CVPR 2018).
     """
 
     kind: ClassVar[str] = "basic"
@@ -30,6 +32,11 @@ class Basic(Block):
     ] = (1, 1)
     use_bias: Annotated[Flag, Field(description="bias on the convolutions")] = False
     epsilon: BnEpsilon = 1e-5
+    se: Annotated[
+        float,
+        Field(strict=True, ge=0.0, le=1.0,
+              description="squeeze-and-excitation ratio on the output (SE-ResNet: 1/16; 0: none)"),
+    ] = 0.0  # fmt: skip
 
     def expand(self, b: Builder, inputs: list[str], name: str) -> str:
         x = inputs[0]
@@ -45,5 +52,7 @@ class Basic(Block):
         y = b.add("activation", y, "1_relu", activation="relu")
         y = b.add("conv", y, "2_conv", filters=self.filters, kernel=3, padding="same", **conv)
         y = b.add("bn", y, "2_bn", epsilon=self.epsilon)
+        if self.se:
+            y = squeeze_excite(b, y, "se_", squeezed(self.filters, self.se))
         y = b.add("add", [shortcut, y], "add")  # shortcut first, as keras.applications adds
         return b.add("activation", y, "out", activation="relu")

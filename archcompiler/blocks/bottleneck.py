@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ..ops.base import BnEpsilon, Filters, Flag, Strides, int_in
 from .base import Block, Builder, register_block
+from .se import squeeze_excite, squeezed
 
 
 @register_block
@@ -21,7 +22,10 @@ class Bottleneck(Block):
     the channels (input vs. expansion·filters) or the stride change — which is where Keras sets
     `conv_shortcut=True` (the first block of every stack). Keras (v1) strides the first 1×1;
     torchvision's "v1.5" strides the 3×3 (`stride_on: 3x3`). Defaults are Keras's: conv bias,
-    bn epsilon 1.001e-5.
+    bn epsilon 1.001e-5. `groups` splits the 3×3 conv into groups (ResNeXt, Xie et al., CVPR
+    2017, Fig. 3 (c): cardinality 32 of width 4 is `groups: 32` with 128 filters in the first
+    stage); `se` adds squeeze-and-excitation after `NAME_3_bn` (SE-ResNet, Hu et al., CVPR
+    2018, Fig. 3: `NAME_se_squeeze` … `NAME_se_excite`, as the `se` block names them).
     """
 
     kind: ClassVar[str] = "bottleneck"
@@ -38,6 +42,14 @@ class Bottleneck(Block):
     ] = "1x1"
     use_bias: Annotated[Flag, Field(description="bias on the convolutions (Keras: true)")] = True
     epsilon: BnEpsilon = 1.001e-5
+    groups: Annotated[
+        int_in(1, 1 << 16), Field(description="groups of the 3×3 conv (ResNeXt's cardinality)")
+    ] = 1
+    se: Annotated[
+        float,
+        Field(strict=True, ge=0.0, le=1.0,
+              description="squeeze-and-excitation ratio on the output (SE-ResNet: 1/16; 0: none)"),
+    ] = 0.0  # fmt: skip
 
     def expand(self, b: Builder, inputs: list[str], name: str) -> str:
         x = inputs[0]
@@ -53,10 +65,12 @@ class Bottleneck(Block):
         y = b.add("bn", y, "1_bn", epsilon=eps)
         y = b.add("activation", y, "1_relu", activation="relu")
         y = b.add("conv", y, "2_conv", filters=self.filters, kernel=3, strides=s3,
-                  padding="same", use_bias=bias)  # fmt: skip
+                  padding="same", use_bias=bias, groups=self.groups)  # fmt: skip
         y = b.add("bn", y, "2_bn", epsilon=eps)
         y = b.add("activation", y, "2_relu", activation="relu")
         y = b.add("conv", y, "3_conv", filters=out_channels, kernel=1, use_bias=bias)
         y = b.add("bn", y, "3_bn", epsilon=eps)
+        if self.se:
+            y = squeeze_excite(b, y, "se_", squeezed(out_channels, self.se))
         y = b.add("add", [shortcut, y], "add")  # shortcut first, as keras.applications adds
         return b.add("activation", y, "out", activation="relu")
