@@ -8,7 +8,6 @@ block instance around it) is passed down as a parameter.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +18,7 @@ from ..grammar import valid_name
 from ..graph import BlockInstance, Graph, Node
 from ..limits import MAX_DIM, Limits
 from ..ops import OPS, ShapeError
-from ..ops.base import Tensor, fmt
+from ..ops.base import Tensor
 from ..spec import expr
 from ..spec.diagnostics import pydantic_diagnostics
 from ..spec.model import InputDef
@@ -27,7 +26,7 @@ from ..spec.validate import CheckedFile, RawNode
 from . import expand, finish
 from .bindings import Overrides, bind_params, evaluate
 from .chain import nearest
-from .checks import check_arity
+from .checks import check_arity, check_bounds, check_growth
 from .context import Context, Later, Names, Scope
 from .repeat import instances_of, repeat_of
 
@@ -143,7 +142,8 @@ class Walk:
                                           instance_ctx, i)  # fmt: skip
             inputs = [out]
             if i == 0 and len(instances) > 1:
-                self._check_growth(raw, start, len(instances), notes)
+                check_growth(self.limits, len(self.graph) - start, len(self.graph),
+                             len(instances), raw.at("repeat"), notes)  # fmt: skip
             if key:
                 scope.names[key] = out
         if repeat is not None:
@@ -170,17 +170,6 @@ class Walk:
             )
         elif isinstance(local, str):
             self.names.skipped.add(ctx.prefix + local)
-
-    def _check_growth(self, raw: RawNode, start: int, count: int, notes: tuple[str, ...]) -> None:
-        """After the first repeated instance, refuse early if the rest would pass the node bound."""
-        per = len(self.graph) - start
-        if len(self.graph) + per * (count - 1) > self.limits.max_nodes:
-            raise SpecError.at(
-                raw.at("repeat"),
-                f"repeat {count:,} × {per} nodes passes the bound of {self.limits.max_nodes:,} "
-                "nodes (raise it with --max-nodes)",
-                *notes,
-            )
 
     def _resolve_from(
         self, raw: RawNode, scope: Scope, later: Later, notes: tuple[str, ...]
@@ -273,30 +262,12 @@ class Walk:
             weights=result.trainable, fixed_weights=result.non_trainable, macs=result.macs,
             block=ctx.block, section=ctx.section, source=raw.at(key=True),
         )  # fmt: skip
-        self._check_bounds(node, raw, ctx.notes)
+        check_bounds(self.limits, node, self.params_so_far, len(self.graph), raw.at(key=True),
+                     ctx.notes)  # fmt: skip
         self.names.claim(name, raw.at("name") if raw.name is not None else raw.at(key=True),
                          ctx.notes)  # fmt: skip
         self._add(node)
         return name
-
-    def _check_bounds(self, node: Node, raw: RawNode, notes: tuple[str, ...]) -> None:
-        lim = self.limits
-        elements = math.prod(node.shape)
-        total = self.params_so_far + node.params
-        bound = f"over the bound of {lim.max_params:,} (raise it with --max-params)"
-        problem = None
-        if elements > lim.max_elements:
-            problem = (
-                f"its output {fmt(node.shape)} holds {elements:,} values, over {lim.max_elements:,}"
-            )
-        elif node.params > lim.max_params:
-            problem = f"it has {node.params:,} params, {bound}"
-        elif total > lim.max_params:
-            problem = f"the network reaches {total:,} params here, {bound}"
-        elif len(self.graph) >= lim.max_nodes:
-            problem = f"the network passes {lim.max_nodes:,} nodes here (raise it with --max-nodes)"
-        if problem:
-            raise SpecError.at(raw.at(key=True), f"{node.op} '{node.name}': {problem}", *notes)
 
     def _add(self, node: Node) -> None:
         self.graph.nodes[node.name] = node
