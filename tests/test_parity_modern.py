@@ -63,3 +63,42 @@ def test_mobilenetv2_needs_no_hand_threaded_channels() -> None:
     text = (SPECS / "mobilenetv2.yaml").read_text()
     assert "in_ch" not in text and text.count("- inverted_residual:") == 7
     assert len(text.splitlines()) <= 100
+
+
+# Each twin at a small size: (spec, --set values, twin, twin kwargs)
+WEIGHTS_CASES = {
+    "mobilenetv2": ("mobilenetv2.yaml", {"alpha": "0.35", "size": "96"}, "MobileNetV2",
+                    {"alpha": 0.35, "input_shape": (96, 96, 3)}),
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(WEIGHTS_CASES))
+def test_the_twins_weights_files_load(tmp_path, case: str) -> None:
+    """keras.applications ships legacy .h5 files (a group per layer name), and Keras 3 writes
+    `.weights.h5` (by structure): both, written from the twin with weights that are not the
+    initial ones, load into ours through `--weights` and give the twin's predictions."""
+    import h5py
+    import numpy as np
+    from keras.src.legacy.saving import legacy_h5_format
+
+    from archcompiler.backends.keras import load_weights
+
+    spec, sets, twin_name, twin_kwargs = WEIGHTS_CASES[case]
+    twin = keras_twin(twin_name, **twin_kwargs)
+    rng = np.random.default_rng(3)
+    for w in twin.weights:
+        fresh = (
+            rng.uniform(0.5, 1.5, w.shape) if "variance" in w.path else rng.normal(0, 0.05, w.shape)
+        )
+        w.assign(fresh.astype("float32"))
+    legacy, current = tmp_path / "legacy.h5", tmp_path / "twin.weights.h5"
+    with h5py.File(legacy, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, twin)
+    twin.save_weights(str(current))
+    x = rng.uniform(-1, 1, (2, *twin.input_shape[1:])).astype("float32")
+    want = twin.predict(x, verbose=0)
+    for path in (legacy, current):
+        _, ours = our_model(SPECS / spec, sets)
+        load_weights(ours, str(path))
+        assert np.abs(ours.predict(x, verbose=0) - want).max() < 1e-5, path.name
