@@ -183,3 +183,45 @@ def test_weights_of_the_keras_applications_twin_load_by_name(tmp_path) -> None:
     assert diff < 1e-5, diff
     result = run("build", str(ROOT / "specs" / "resnet50.yaml"), "--weights", str(path), "-q")
     assert result.exit_code == 0 and "Loaded weights" in result.stdout
+
+
+MODERN = """
+archspec: 1
+name: modern
+naming: keras
+input: {shape: [16, 16, 3]}
+backbone:
+  - normalization: {mean: [0.5, 0.5, 0.5], variance: [0.25, 0.25, 0.25]}
+  - conv: {filters: 8, kernel: 3, padding: same,
+           kernel_initializer: {class_name: VarianceScaling, config: {scale: 2.0, mode: fan_out,
+                                                                  distribution: truncated_normal}}}
+  - layer_norm: {epsilon: 1.0e-6}
+  - activation: {activation: gelu}
+  - se: {ratio: 0.25, gate: hard_sigmoid}
+  - inverted_residual: {filters: 8, strides: 2, name: block_1}
+  - dropout: {rate: 0.2, noise_shape: [null, 1, 1, 1]}
+  - global_avg_pool
+  - dense: {units: 4, activation: softmax, kernel_initializer: he_normal}
+"""
+
+
+def test_a_model_of_the_modern_ops_loads_without_archcompiler(tmp_path) -> None:
+    """The new ops and arguments (normalization, layer_norm, initializer mappings, noise_shape,
+    se, inverted_residual) still make core Keras layers only: plain Keras loads the file."""
+    out = tmp_path / "modern.keras"
+    result = run("build", str(write(tmp_path, MODERN)), "-o", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    probe = (
+        "import sys, keras\n"
+        f"m = keras.saving.load_model({str(out)!r})\n"
+        "assert not any(k.startswith('archcompiler') for k in sys.modules)\n"
+        "print(m.count_params(), m.layers[1].name, m.get_layer('dropout').noise_shape)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    graph = build(tmp_path, MODERN)
+    assert done.stdout.split()[:2] == [str(graph.total_params), "normalization"]
+    assert "(None, 1, 1, 1)" in done.stdout
