@@ -147,6 +147,9 @@ def test_an_unnamed_node_in_a_block_can_be_named_by_its_op(tmp_path: Path) -> No
     )
     g = build(tmp_path, text)
     assert g.nodes["x_add"].inputs == ("x_max_pool", "x_r")
+    # with `naming: keras` too, where the node is named max_pooling2d, unprefixed
+    g = build(tmp_path, text.replace("backbone:", "naming: keras\nbackbone:"))
+    assert g.nodes["add"].inputs == ("max_pooling2d", "x_r")
 
 
 # --- functions a spec declares once; list parameters --------------------------------------------

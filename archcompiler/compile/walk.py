@@ -149,8 +149,10 @@ class Walk:
         if repeat is not None:
             group_path = (*ctx.block, base)
             self.graph.blocks[group_path] = replace(self.graph.blocks[group_path], output=out)
-        # unnamed nodes too, so a block body can say `from: max_pool` of its unnamed max_pool
-        scope.names[local or base[len(ctx.prefix) :]] = out  # type: ignore[index]
+        if local:
+            scope.names[local] = out
+        else:  # a block body can say `from: max_pool` of its (last) unnamed max_pool
+            scope.names[base.removeprefix(ctx.prefix)] = scope.names[raw.op] = out
         scope.prev = out
 
     def automatic_name(self, op: str, ctx: Context) -> str:
