@@ -498,6 +498,23 @@ def _branch_item(draw: st.DrawFn) -> Any:
     return kind if draw(st.booleans()) else {kind: {}}
 
 
+@st.composite
+def _preact_bottleneck_case(draw: st.DrawFn) -> BlockCase:
+    """With `conv_shortcut: false` the input is added back, so it has 4·filters channels."""
+    args = draw(
+        st.builds(
+            args_of,
+            filters=st.integers(1, 4),
+            kernel=optional(sizes(1, 3)),
+            strides=optional(sizes(1, 2)),
+            conv_shortcut=optional(st.booleans()),
+            epsilon=optional(EPSILON),
+        )
+    )
+    h, w, c = draw(hwc())
+    return args, (h, w, 4 * args["filters"] if args.get("conv_shortcut") is False else c)
+
+
 BLOCK_STRATEGIES: dict[str, st.SearchStrategy[BlockCase]] = {
     "vgg_stage": st.tuples(
         st.builds(
@@ -529,6 +546,7 @@ BLOCK_STRATEGIES: dict[str, st.SearchStrategy[BlockCase]] = {
             stride_on=optional(st.sampled_from(["1x1", "3x3"])),
             use_bias=optional(st.booleans()),
             epsilon=optional(EPSILON),
+            se=optional(st.sampled_from([0.25, 0.5])),
         ),
         hwc(),
     ),
@@ -592,6 +610,17 @@ BLOCK_STRATEGIES: dict[str, st.SearchStrategy[BlockCase]] = {
         ),
         hwc(lo=2),
     ),
+    "se": st.tuples(
+        st.builds(
+            args_of,
+            ratio=optional(st.sampled_from([0.0625, 0.25, 0.5, 1.0])),
+            squeeze=optional(st.integers(1, 8)),
+            activation=optional(st.sampled_from(["relu", "swish"])),
+            gate=optional(st.sampled_from(["sigmoid", "hard_sigmoid"])),
+            reshape=optional(st.booleans()),
+        ),
+        hwc(),
+    ),
     "inverted_residual": st.tuples(
         st.builds(
             args_of,
@@ -602,6 +631,7 @@ BLOCK_STRATEGIES: dict[str, st.SearchStrategy[BlockCase]] = {
         ),
         hwc(lo=2),
     ),
+    "preact_bottleneck": _preact_bottleneck_case(),
 }
 
 
