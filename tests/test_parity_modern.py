@@ -69,6 +69,10 @@ def test_mobilenetv2_needs_no_hand_threaded_channels() -> None:
 WEIGHTS_CASES = {
     "mobilenetv2": ("mobilenetv2.yaml", {"alpha": "0.35", "size": "96"}, "MobileNetV2",
                     {"alpha": 0.35, "input_shape": (96, 96, 3)}),
+    "resnet50v2": ("resnet50v2.yaml", {"size": "64"}, "ResNet50V2", {"input_shape": (64, 64, 3)}),
+    "inception_v3": ("inception_v3.yaml", {"size": "75"}, "InceptionV3",
+                     {"input_shape": (75, 75, 3)}),
+    "xception": ("xception.yaml", {"size": "71"}, "Xception", {"input_shape": (71, 71, 3)}),
 }  # fmt: skip
 
 
