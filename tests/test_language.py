@@ -236,3 +236,20 @@ def test_keras_naming_gives_the_names_keras_gives(tmp_path: Path) -> None:
     x = keras.layers.GlobalAveragePooling2D()(x)
     model = keras.Model(inputs, x)
     assert list(g.nodes)[1:] == [layer.name for layer in model.layers[1:]]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_one_name_under_whens_that_exclude_each_other(tmp_path: Path, fast: bool) -> None:
+    """Documented: nodes may share a name when their `when`s exclude each other; when both
+    are placed, the name is taken twice (an error)."""
+    text = HEAD + (
+        f"params: {{fast: {str(fast).lower()}}}\nbackbone:\n"
+        "  - conv: {filters: 4, kernel: 1, name: a, when: $fast}\n"
+        "  - conv: {filters: 4, kernel: 3, padding: same, name: a, when: $not fast}\n"
+        "  - relu: {from: a, name: after}\n"
+    )
+    g = build(tmp_path, text)
+    assert g.nodes["a"].args.kernel == ((1, 1) if fast else (3, 3))
+    assert g.nodes["after"].inputs == ("a",)
+    d = fails(tmp_path, text.replace("$not fast", "true").replace("when: $fast", "when: true"))
+    assert "name 'a' is already used" in d.message
