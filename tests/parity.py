@@ -33,14 +33,33 @@ def layer_names(model) -> list[str]:
     return [layer.name for layer in model.layers if type(layer).__name__ != "InputLayer"]
 
 
-def assert_parity(spec: Path, twin_name: str, sets=None, twin_kwargs=None, atol=1e-4) -> None:
+def weighted_names(model) -> list[str]:
+    """The layers that hold weights (trainable or not), by name."""
+    return [layer.name for layer in model.layers if layer.weights]
+
+
+def assert_parity(
+    spec: Path, twin_name: str, sets=None, twin_kwargs=None, atol=1e-4,
+    weightless_extra: bool = False,
+) -> float:  # fmt: skip
     """Same layer names, params (total/trainable/non-trainable), output shape at every layer,
-    and — with the twin's weights copied layer by layer — the same predictions."""
+    and — with the twin's weights copied layer by layer — the same predictions.
+
+    `weightless_extra`: ours may have layers without weights that the twin has not (a custom
+    Keras layer written as core layers, e.g. InceptionResNetV2's CustomScaleLayer as a
+    `rescaling` and an `add`). Then the layers with weights must still be the same, by name,
+    and every layer of the twin must exist in ours; the rest is checked as without it.
+
+    Returns the largest difference of the predictions."""
     from archcompiler.backends.keras import count_params
 
     twin = keras_twin(twin_name, **(twin_kwargs or {}))
     graph, ours = our_model(spec, sets)
-    assert sorted(layer_names(ours)) == sorted(layer_names(twin))
+    if weightless_extra:
+        assert sorted(weighted_names(ours)) == sorted(weighted_names(twin))
+        assert not set(layer_names(twin)) - set(layer_names(ours))
+    else:
+        assert sorted(layer_names(ours)) == sorted(layer_names(twin))
     assert count_params(ours) == count_params(twin)
     assert (graph.trainable_params, graph.non_trainable_params) == count_params(twin)
     for name in layer_names(twin):
@@ -53,3 +72,4 @@ def assert_parity(spec: Path, twin_name: str, sets=None, twin_kwargs=None, atol=
     x = rng.uniform(-1, 1, size=(2, *twin.input_shape[1:])).astype("float32")
     diff = np.abs(ours.predict(x, verbose=0) - twin.predict(x, verbose=0)).max()
     assert diff < atol, diff
+    return float(diff)
