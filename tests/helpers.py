@@ -47,3 +47,26 @@ def located_error(code: int, out: str, err: str, path: object, message: str) -> 
 
 
 __all__ = ["Limits", "build", "fails", "located_error", "run_cli", "write"]
+
+
+def load_in_plain_keras(path: Path, show: str) -> str:
+    """Load the `.keras` file at `path` with `keras.saving.load_model` in an isolated
+    interpreter (`python -I`, no PYTHONPATH) that must never import archcompiler, and return
+    what it prints of `show`, an expression over the loaded model `m`."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, keras\n"
+        f"m = keras.saving.load_model({str(path)!r})\n"
+        "assert not any(k.startswith('archcompiler') for k in sys.modules)\n"
+        f"print({show})\n"
+    )
+    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, env=env,
+        cwd=path.parent,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout

@@ -73,3 +73,46 @@ def assert_parity(
     diff = np.abs(ours.predict(x, verbose=0) - twin.predict(x, verbose=0)).max()
     assert diff < atol, diff
     return float(diff)
+
+
+def layer_config(layer) -> tuple[str, dict]:
+    """A layer's class and configuration, the dtype left out and the channel axis written
+    one way (Keras writes 3 or [3] where we write -1: the same axis of a channels-last 4-D
+    tensor)."""
+    config = layer.get_config()
+    config.pop("dtype", None)
+    if config.get("axis") in (-1, [3]):
+        config["axis"] = 3
+    return type(layer).__name__, config
+
+
+def assert_same_layers(spec: Path, twin_name: str, sets=None, twin_kwargs=None) -> None:
+    """The same layers in the same order with the same arguments: what Keras's automatic names
+    and loading a `.weights.h5` by structure both depend on."""
+    theirs = keras_twin(twin_name, **(twin_kwargs or {}))
+    _, ours = our_model(spec, sets)
+    mine = [layer_config(layer) for layer in ours.layers[1:]]  # [0] is the input layer
+    want = [layer_config(layer) for layer in theirs.layers[1:]]
+    assert [c["name"] for _, c in mine] == [c["name"] for _, c in want]
+    for got, expected in zip(mine, want, strict=True):
+        assert got == expected, expected[1]["name"]
+
+
+def twin_weight_files(twin, directory: Path) -> tuple[Path, Path]:
+    """Give `twin` weights that are not its initial ones (so every weight must really arrive)
+    and write them as keras.applications ships them — a legacy `.h5`, one group per layer
+    name — and as Keras 3 writes them (`.weights.h5`, by structure)."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    rng = np.random.default_rng(3)
+    for w in twin.weights:
+        fresh = (
+            rng.uniform(0.5, 1.5, w.shape) if "variance" in w.path else rng.normal(0, 0.05, w.shape)
+        )
+        w.assign(fresh.astype("float32"))
+    legacy, current = directory / "twin.h5", directory / "twin.weights.h5"
+    with h5py.File(legacy, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, twin)
+    twin.save_weights(str(current))
+    return legacy, current

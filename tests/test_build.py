@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
 
 from archcompiler.cli import main
 from tests.conftest import ROOT
-from tests.helpers import build, write
+from tests.helpers import build, load_in_plain_keras, write
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 LENET = str(ROOT / "specs" / "lenet5.yaml")
@@ -58,18 +56,8 @@ def test_written_file_loads_without_archcompiler(tmp_path) -> None:
     out = tmp_path / "lenet.keras"
     result = run("build", LENET, "-o", str(out), "-q")
     assert result.exit_code == 0, result.output
-    probe = (
-        "import sys, keras\n"
-        f"m = keras.saving.load_model({str(out)!r})\n"
-        "assert not any(k.startswith('archcompiler') for k in sys.modules)\n"
-        "print(m.count_params(), [l.name for l in m.layers][1:3])\n"
-    )
-    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "61706 ['c1', 's2']" in done.stdout
+    shown = load_in_plain_keras(out, "m.count_params(), [l.name for l in m.layers][1:3]")
+    assert "61706 ['c1', 's2']" in shown
     assert sorted(os.listdir(tmp_path)) == ["lenet.keras"]  # no temporary file left
 
 
@@ -211,17 +199,9 @@ def test_a_model_of_the_modern_ops_loads_without_archcompiler(tmp_path) -> None:
     out = tmp_path / "modern.keras"
     result = run("build", str(write(tmp_path, MODERN)), "-o", str(out), "-q")
     assert result.exit_code == 0, result.output
-    probe = (
-        "import sys, keras\n"
-        f"m = keras.saving.load_model({str(out)!r})\n"
-        "assert not any(k.startswith('archcompiler') for k in sys.modules)\n"
-        "print(m.count_params(), m.layers[1].name, m.get_layer('dropout').noise_shape)\n"
+    shown = load_in_plain_keras(
+        out, "m.count_params(), m.layers[1].name, m.get_layer('dropout').noise_shape"
     )
-    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
     graph = build(tmp_path, MODERN)
-    assert done.stdout.split()[:2] == [str(graph.total_params), "normalization"]
-    assert "(None, 1, 1, 1)" in done.stdout
+    assert shown.split()[:2] == [str(graph.total_params), "normalization"]
+    assert "(None, 1, 1, 1)" in shown

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ROOT
-from tests.parity import assert_parity, keras_twin, our_model
+from tests.parity import assert_parity, assert_same_layers
 
 SPECS = ROOT / "specs"
 MOBILENET_SMALL = ({"alpha": "0.5", "size": "128"}, {"alpha": 0.5, "input_shape": (128, 128, 3)})
@@ -33,14 +33,6 @@ def test_parity(spec: str, twin: str, sets, twin_kwargs) -> None:
     assert_parity(SPECS / spec, twin, sets=sets, twin_kwargs=twin_kwargs)
 
 
-def _config(layer) -> tuple[str, dict]:
-    config = layer.get_config()
-    config.pop("dtype", None)
-    if config.get("axis") == -1:
-        config["axis"] = 3
-    return type(layer).__name__, config
-
-
 # DenseNet169/201 differ from 121 only in repeat counts, which test_parity's names cover
 ORDER_CASES = [CASES[0], CASES[3], CASES[4]]
 
@@ -52,10 +44,4 @@ ORDER_CASES = [CASES[0], CASES[3], CASES[4]]
 def test_same_layers_in_the_same_order_with_the_same_arguments(
     spec: str, twin: str, sets, twin_kwargs
 ) -> None:
-    theirs = keras_twin(twin, **(twin_kwargs or {}))
-    _, ours = our_model(SPECS / spec, sets)
-    mine = [_config(layer) for layer in ours.layers[1:]]  # [0] is the input layer
-    want = [_config(layer) for layer in theirs.layers[1:]]
-    assert [c["name"] for _, c in mine] == [c["name"] for _, c in want]
-    for got, expected in zip(mine, want, strict=True):
-        assert got == expected, expected[1]["name"]
+    assert_same_layers(SPECS / spec, twin, sets, twin_kwargs)

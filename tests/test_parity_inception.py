@@ -13,7 +13,7 @@ import pytest
 
 from archcompiler.compile import compile_file
 from tests.conftest import ROOT
-from tests.parity import assert_parity, keras_twin, our_model
+from tests.parity import assert_parity, assert_same_layers
 
 SPECS = ROOT / "specs"
 
@@ -49,16 +49,6 @@ def test_parity(spec: str, twin: str, sets, twin_kwargs) -> None:
     assert_parity(SPECS / spec, twin, sets=sets, twin_kwargs=twin_kwargs)
 
 
-def _config(layer) -> tuple[str, dict]:  # as tests/test_parity_modern.py
-    config = layer.get_config()
-    config.pop("dtype", None)
-    if config.get("axis") == -1:
-        config["axis"] = 3
-    if config.get("axis") == [3]:  # BatchNormalization's axis as a list in some releases
-        config["axis"] = 3
-    return type(layer).__name__, config
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("spec", "twin", "sets", "twin_kwargs"), SMALL, ids=["inception_v3_75", "xception_71"]
@@ -66,13 +56,7 @@ def _config(layer) -> tuple[str, dict]:  # as tests/test_parity_modern.py
 def test_same_layers_in_the_same_order_with_the_same_arguments(
     spec: str, twin: str, sets, twin_kwargs
 ) -> None:
-    theirs = keras_twin(twin, **(twin_kwargs or {}))
-    _, ours = our_model(SPECS / spec, sets)
-    mine = [_config(layer) for layer in ours.layers[1:]]  # [0] is the input layer
-    want = [_config(layer) for layer in theirs.layers[1:]]
-    assert [c["name"] for _, c in mine] == [c["name"] for _, c in want]
-    for got, expected in zip(mine, want, strict=True):
-        assert got == expected, got[1]["name"]
+    assert_same_layers(SPECS / spec, twin, sets, twin_kwargs)
 
 
 def test_specs_are_written_with_blocks_and_repeat() -> None:

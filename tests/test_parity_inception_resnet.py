@@ -8,16 +8,13 @@ Params do not depend on the input size, so the models are built at Keras's minim
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from click.testing import CliRunner
 
 from archcompiler.cli import main
 from tests.conftest import ROOT
-from tests.parity import assert_parity, keras_twin, layer_names, our_model
+from tests.helpers import load_in_plain_keras
+from tests.parity import assert_parity, keras_twin, layer_names, our_model, twin_weight_files
 
 SPEC = ROOT / "specs" / "inception_resnet_v2.yaml"
 SMALL = {"size": "75"}
@@ -32,9 +29,7 @@ def test_parity() -> None:
 
 @pytest.mark.slow
 def test_total_params_the_extra_layers_and_keras_weight_files(tmp_path) -> None:
-    import h5py
     import numpy as np
-    from keras.src.legacy.saving import legacy_h5_format
 
     from archcompiler.backends.keras import load_weights
 
@@ -53,23 +48,16 @@ def test_total_params_the_extra_layers_and_keras_weight_files(tmp_path) -> None:
         assert _source(rescaled.input).name == _source(layer.input[1]).name  # blockN_conv
     # the layers with weights come in Keras's order, and Keras's weight files load into ours
     assert [w.path for w in ours.weights] == [w.path for w in twin.weights]
-    rng = np.random.default_rng(3)
-    for w in twin.weights:  # not the initial values: every weight must really arrive
-        fresh = (
-            rng.uniform(0.5, 1.5, w.shape) if "variance" in w.path else rng.normal(0, 0.05, w.shape)
-        )
-        w.assign(fresh.astype("float32"))
-    twin.save_weights(str(tmp_path / "twin.weights.h5"))
-    with h5py.File(tmp_path / "twin.h5", "w") as f:  # as keras.applications ships them
-        legacy_h5_format.save_weights_to_hdf5_group(f, twin)
+    files = twin_weight_files(twin, tmp_path)
+    rng = np.random.default_rng(4)
     x = rng.uniform(-1, 1, (2, 75, 75, 3)).astype("float32")
     expected = twin.predict(x, verbose=0)
-    for name in ("twin.weights.h5", "twin.h5"):
+    for path in files:
         for w in ours.weights:
             w.assign(np.zeros(w.shape, "float32"))
-        load_weights(ours, str(tmp_path / name))
+        load_weights(ours, str(path))
         diff = np.abs(ours.predict(x, verbose=0) - expected).max()
-        assert diff < 1e-5, (name, diff)
+        assert diff < 1e-5, (path.name, diff)
 
 
 def _source(tensor):
@@ -90,15 +78,7 @@ def test_built_file_loads_in_plain_keras(tmp_path) -> None:
         main, ["build", str(SPEC), "--set", "size=75", "-o", str(out), "-q"]
     )
     assert result.exit_code == 0, result.output
-    probe = (
-        "import sys, keras\n"
-        f"m = keras.saving.load_model({str(out)!r})\n"
-        "assert not any(k.startswith('archcompiler') for k in sys.modules)\n"
-        "print(m.count_params(), m.get_layer('custom_scale_layer_39').__class__.__name__)\n"
+    shown = load_in_plain_keras(
+        out, "m.count_params(), m.get_layer('custom_scale_layer_39').__class__.__name__"
     )
-    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert f"{PARAMS} Add" in done.stdout
+    assert f"{PARAMS} Add" in shown

@@ -11,7 +11,13 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ROOT
-from tests.parity import assert_parity, keras_twin, our_model
+from tests.parity import (
+    assert_parity,
+    assert_same_layers,
+    keras_twin,
+    our_model,
+    twin_weight_files,
+)
 
 SPECS = ROOT / "specs"
 
@@ -33,28 +39,12 @@ def test_parity(spec: str, twin: str, sets, twin_kwargs) -> None:
     assert_parity(SPECS / spec, twin, sets=sets, twin_kwargs=twin_kwargs)
 
 
-def _config(layer) -> tuple[str, dict]:
-    config = layer.get_config()
-    config.pop("dtype", None)
-    if config.get("axis") == -1:
-        config["axis"] = 3
-    if config.get("axis") == [3]:  # BatchNormalization's axis as a list in some releases
-        config["axis"] = 3
-    return type(layer).__name__, config
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("spec", "twin", "sets", "twin_kwargs"), CASES[1:2], ids=IDS[1:2])
 def test_same_layers_in_the_same_order_with_the_same_arguments(
     spec: str, twin: str, sets, twin_kwargs
 ) -> None:
-    theirs = keras_twin(twin, **(twin_kwargs or {}))
-    _, ours = our_model(SPECS / spec, sets)
-    mine = [_config(layer) for layer in ours.layers[1:]]  # [0] is the input layer
-    want = [_config(layer) for layer in theirs.layers[1:]]
-    assert [c["name"] for _, c in mine] == [c["name"] for _, c in want]
-    for got, expected in zip(mine, want, strict=True):
-        assert got == expected, got[1]["name"]
+    assert_same_layers(SPECS / spec, twin, sets, twin_kwargs)
 
 
 def test_mobilenetv2_needs_no_hand_threaded_channels() -> None:
@@ -82,24 +72,14 @@ def test_the_twins_weights_files_load(tmp_path, case: str) -> None:
     """keras.applications ships legacy .h5 files (a group per layer name), and Keras 3 writes
     `.weights.h5` (by structure): both, written from the twin with weights that are not the
     initial ones, load into ours through `--weights` and give the twin's predictions."""
-    import h5py
     import numpy as np
-    from keras.src.legacy.saving import legacy_h5_format
 
     from archcompiler.backends.keras import load_weights
 
     spec, sets, twin_name, twin_kwargs = WEIGHTS_CASES[case]
     twin = keras_twin(twin_name, **twin_kwargs)
-    rng = np.random.default_rng(3)
-    for w in twin.weights:
-        fresh = (
-            rng.uniform(0.5, 1.5, w.shape) if "variance" in w.path else rng.normal(0, 0.05, w.shape)
-        )
-        w.assign(fresh.astype("float32"))
-    legacy, current = tmp_path / "legacy.h5", tmp_path / "twin.weights.h5"
-    with h5py.File(legacy, "w") as f:
-        legacy_h5_format.save_weights_to_hdf5_group(f, twin)
-    twin.save_weights(str(current))
+    legacy, current = twin_weight_files(twin, tmp_path)
+    rng = np.random.default_rng(4)
     x = rng.uniform(-1, 1, (2, *twin.input_shape[1:])).astype("float32")
     want = twin.predict(x, verbose=0)
     for path in (legacy, current):

@@ -12,7 +12,7 @@ import pytest
 
 from archcompiler.compile import compile_file
 from tests.conftest import ROOT
-from tests.parity import assert_parity, keras_twin, our_model
+from tests.parity import assert_parity, assert_same_layers, keras_twin
 
 SPECS = ROOT / "specs"
 SMALL = ({"size": "64"}, {"input_shape": (64, 64, 3)})
@@ -43,25 +43,9 @@ def test_total_params_are_keras_published_counts(spec: str, twin: str, sets, twi
     assert keras_twin(twin, **(twin_kwargs or {})).count_params() == published
 
 
-def _config(layer) -> tuple[str, dict]:
-    config = layer.get_config()
-    config.pop("dtype", None)
-    if config.get("axis") == -1:
-        config["axis"] = 3
-    if config.get("axis") == [3]:  # BatchNormalization's axis as a list in some releases
-        config["axis"] = 3
-    return type(layer).__name__, config
-
-
 @pytest.mark.slow
 def test_same_layers_in_the_same_order_with_the_same_arguments() -> None:
-    theirs = keras_twin("ResNet50V2", input_shape=(64, 64, 3))
-    _, ours = our_model(SPECS / "resnet50v2.yaml", {"size": "64"})
-    mine = [_config(layer) for layer in ours.layers[1:]]  # [0] is the input layer
-    want = [_config(layer) for layer in theirs.layers[1:]]
-    assert [c["name"] for _, c in mine] == [c["name"] for _, c in want]
-    for got, expected in zip(mine, want, strict=True):
-        assert got == expected, got[1]["name"]
+    assert_same_layers(SPECS / "resnet50v2.yaml", "ResNet50V2", *SMALL)
 
 
 def test_the_specs_are_written_with_blocks_and_repeat() -> None:
