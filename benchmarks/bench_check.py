@@ -17,12 +17,13 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import re
 import subprocess
 import sys
 import time
+
+from archcompiler.zoo import zoo_specs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOAL = 0.2
@@ -69,7 +70,7 @@ def main() -> None:
     ap.add_argument("--tf-runs", type=int, default=3, help="runs of `import tensorflow`")
     opts = ap.parse_args()
 
-    specs = sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "specs/*.yaml")))
+    specs = [os.path.relpath(p, ROOT) for p in zoo_specs()]
     check_cmd = [sys.executable, "-m", "archcompiler.cli", "check", *specs]
     tf_cmd = [sys.executable, "-c", "import tensorflow"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
