@@ -150,6 +150,14 @@ def test_an_unnamed_node_in_a_block_can_be_named_by_its_op(tmp_path: Path) -> No
     # with `naming: keras` too, where the node is named max_pooling2d, unprefixed
     g = build(tmp_path, text.replace("backbone:", "naming: keras\nbackbone:"))
     assert g.nodes["add"].inputs == ("max_pooling2d", "x_r")
+    # a name the body gives a node itself wins over an unnamed node's op
+    named = text.replace(
+        "      - max_pool: {pool: 1}\n",
+        "      - relu: {name: max_pool}\n      - max_pool: {pool: 1}\n",
+    )
+    g = build(tmp_path, named)
+    assert g.nodes["x_max_pool"].op == "relu" and "x_max_pool_1" in g.nodes
+    assert g.nodes["x_add"].inputs == ("x_max_pool", "x_r")
 
 
 # --- functions a spec declares once; list parameters --------------------------------------------
@@ -253,3 +261,12 @@ def test_one_name_under_whens_that_exclude_each_other(tmp_path: Path, fast: bool
     assert g.nodes["after"].inputs == ("a",)
     d = fails(tmp_path, text.replace("$not fast", "true").replace("when: $fast", "when: true"))
     assert "name 'a' is already used" in d.message
+
+
+def test_a_written_name_is_not_taken_by_a_later_unnamed_node(tmp_path: Path) -> None:
+    """`from: conv` means the node written `name: conv`, not a later unnamed conv (conv_1)."""
+    text = HEAD + (
+        "backbone:\n  - conv: {filters: 4, kernel: 1, name: conv}\n"
+        "  - conv: {filters: 5, kernel: 1}\n  - relu: {from: conv}\n"
+    )
+    assert build(tmp_path, text).nodes["relu"].inputs == ("conv",)

@@ -3,7 +3,7 @@ node list can refer to, and the names taken so far."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import Location, SpecError
 from ..graph import Node
@@ -29,6 +29,7 @@ class Scope:
     names: dict[str, str]
     prev: str | None
     local: bool
+    written: set[str] = field(default_factory=set)  # names the list gives its nodes itself
 
 
 @dataclass(frozen=True)

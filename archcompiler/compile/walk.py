@@ -151,8 +151,11 @@ class Walk:
             self.graph.blocks[group_path] = replace(self.graph.blocks[group_path], output=out)
         if local:
             scope.names[local] = out
-        else:  # a block body can say `from: max_pool` of its (last) unnamed max_pool
-            scope.names[base.removeprefix(ctx.prefix)] = scope.names[raw.op] = out
+            scope.written.add(local)
+        else:
+            scope.names[base.removeprefix(ctx.prefix)] = out
+            if scope.local and raw.op not in scope.written:
+                scope.names[raw.op] = out  # a body's `from: max_pool`: its last unnamed max_pool
         scope.prev = out
 
     def automatic_name(self, op: str, ctx: Context) -> str:
