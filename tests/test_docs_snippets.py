@@ -160,3 +160,19 @@ def test_snippet(tmp_path: Path, snippet: Snippet) -> None:
 def test_the_check_catches_a_wrong_snippet(tmp_path: Path, text: str) -> None:
     with pytest.raises(SpecError):
         check(tmp_path, Snippet("x.md", 1, text))
+
+
+@pytest.mark.parametrize("snippet", snippets(), ids=lambda s: f"{s.file}:{s.line}")
+def test_snippet_reads_the_same_in_any_yaml_reader(snippet: Snippet) -> None:
+    """A spec copied from the docs means the same to every YAML 1.1 reader (see
+    tests/test_zoo.py)."""
+    import yaml
+
+    from archcompiler.errors import SpecError
+    from archcompiler.spec.loader import load_text
+
+    try:
+        ours = load_text(snippet.text).data
+    except SpecError:
+        return  # a snippet that shows a mistake
+    assert ours == yaml.safe_load(snippet.text)

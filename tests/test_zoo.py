@@ -69,3 +69,15 @@ def test_classes_param_sets_the_output(classes: int) -> None:
     for name in ("lenet5", "alexnet", "zfnet"):
         g = compile_file(spec(name), {"classes": str(classes)})
         assert g.nodes[g.outputs[0]].shape == (classes,)
+
+
+@pytest.mark.parametrize("path", SPECS, ids=NAMES)
+def test_every_spec_reads_the_same_in_any_yaml_reader(path) -> None:
+    """Portable YAML: our loader reads `1e-5` as a float where YAML 1.1 readers (PyYAML's
+    safe_load, which most tooling and JSON-Schema checks use) read a string, so the zoo writes
+    `1.0e-5` and reads identically both ways."""
+    import yaml
+
+    from archcompiler.spec.loader import load_file
+
+    assert load_file(path).data == yaml.safe_load(path.read_text(encoding="utf-8"))
