@@ -11,16 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archcompiler.compile import compile_file
-from archcompiler.graph import Graph
 from tests.helpers import build, fails
 
 HEAD = "archspec: 1\nname: t\ninput: {shape: [16, 16, 8]}\n"
-
-
-def compile_text(tmp_path: Path, text: str) -> Graph:
-    path = tmp_path / "spec.yaml"
-    path.write_text(text)
-    return compile_file(path)
 
 
 # --- repeat: an index, a count, a naming pattern ------------------------------------------------
@@ -50,7 +43,7 @@ def test_each_instance_reads_its_index(tmp_path_factory, count: int, rate: float
         f"params: {{drop: {rate}}}\nbackbone:\n"
         f"  - dropout: {{rate: '$drop * repeat.index / repeat.count', repeat: {count}, name: d}}\n"
     )
-    g = compile_text(tmp_path_factory.mktemp("r"), text)
+    g = build(tmp_path_factory.mktemp("r"), text)
     rates = [g.nodes[f"d_{i + 1}"].args.rate for i in range(count)]
     assert rates == [rate * i / count for i in range(count)]
 

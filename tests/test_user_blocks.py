@@ -4,14 +4,13 @@ node for node, for generated arguments — the projection-when-channels-change r
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archcompiler.compile import compile_file
 from archcompiler.graph import Graph
+from tests.helpers import build
 
 # keras.applications' residual_block_v1 (our built-in `bottleneck`), in YAML
 BOTTLENECK = """
@@ -62,12 +61,6 @@ def nodes(graph: Graph) -> list[tuple]:
     ]
 
 
-def compile_text(tmp_path: Path, text: str) -> Graph:
-    path = tmp_path / "spec.yaml"
-    path.write_text(text)
-    return compile_file(path)
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     filters=st.integers(1, 24),
@@ -87,8 +80,8 @@ def test_bottleneck_in_yaml_is_the_built_in_bottleneck(
         "filters": filters, "strides": strides, "expansion": expansion,
         "stride_on": f"'{stride_on}'", "use_bias": str(use_bias).lower(), "repeat": repeat,
     }  # fmt: skip
-    built_in = compile_text(tmp, spec("bottleneck", args, channels))
-    yaml_block = compile_text(tmp, spec("yaml_bottleneck", args, channels, BOTTLENECK))
+    built_in = build(tmp, spec("bottleneck", args, channels))
+    yaml_block = build(tmp, spec("yaml_bottleneck", args, channels, BOTTLENECK))
     assert nodes(yaml_block) == nodes(built_in)
     projected = "stage_block1_0_conv" in built_in.nodes
     assert projected == (channels != expansion * filters or strides != 1)
@@ -138,7 +131,7 @@ def test_inverted_residual_in_yaml_is_the_built_in_one(
     tmp = tmp_path_factory.mktemp("blocks")
     args = {"filters": filters, "alpha": alpha, "strides": strides, "expansion": expansion,
             "repeat": repeat}  # fmt: skip
-    built_in = compile_text(tmp, spec("inverted_residual", args, channels, size=size))
-    yaml_block = compile_text(tmp, spec("yaml_inverted_residual", args, channels,
+    built_in = build(tmp, spec("inverted_residual", args, channels, size=size))
+    yaml_block = build(tmp, spec("yaml_inverted_residual", args, channels,
                                         INVERTED_RESIDUAL, size))  # fmt: skip
     assert nodes(yaml_block) == nodes(built_in)

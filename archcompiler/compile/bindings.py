@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,7 +49,8 @@ def bind_params(
             raise SpecError.at(
                 _params_location(chain), f"--set {key}=…: the spec has no param '{key}'{hint}"
             )
-    env: dict[str, Any] = dict(functions)
+    env: dict[str, Any] = {}
+    seen = ChainMap(env, dict(functions))  # a param's expression sees the params above it
     arities = {name: len(f.params) for name, f in functions.items()}
     for k, (v, f) in raw.items():
         written = expr.is_expr(v) and expr.names(v[1:], arities)
@@ -58,11 +60,11 @@ def bind_params(
                 ("params", k), f"param '{k}' uses '{later[0]}', which is given below it; "
                 "params may use only the params above them",
             )  # fmt: skip
-        value = evaluate(v, env, f.doc, ("params", k))
+        value = evaluate(v, seen, f.doc, ("params", k))
         if k in sets:
             value = coerce_set(k, sets[k], value, f.doc.location(("params", k)))
         env[k] = value
-    return {k: v for k, v in env.items() if k not in functions or k in raw}
+    return env
 
 
 def _params_location(chain: list[CheckedFile]) -> Location:

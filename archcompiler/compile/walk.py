@@ -22,7 +22,7 @@ from ..ops.base import Tensor
 from ..spec import expr
 from ..spec.diagnostics import pydantic_diagnostics
 from ..spec.model import InputDef
-from ..spec.validate import CheckedFile, RawNode
+from ..spec.validate import CheckedFile, RawNode, expressions_in
 from . import expand, finish
 from .bindings import Overrides, bind_params, evaluate
 from .chain import nearest
@@ -281,11 +281,7 @@ class Walk:
 
 def _reads_repeat(value: Any, functions: dict[str, int]) -> bool:
     """Does a written value use `repeat` (the instance of a repeated node)?"""
-    if isinstance(value, list):
-        return any(_reads_repeat(v, functions) for v in value)
-    if isinstance(value, dict):
-        return any(_reads_repeat(v, functions) for v in value.values())
-    return expr.is_expr(value) and "repeat" in expr.names(value[1:], functions)
+    return any("repeat" in expr.names(text[1:], functions) for _, text in expressions_in(value))
 
 
 def _arg_of(error: Any) -> Any:

@@ -392,7 +392,7 @@ def _check_user_args(node: RawNode, block: BlockDef) -> list[Diagnostic]:
 def _check_exprs(
     doc: Doc, path: Path, value: Any, diags: list[Diagnostic], helpers: dict[str, int]
 ) -> None:
-    for sub, text in _exprs(value):
+    for sub, text in expressions_in(value):
         try:
             expr.parse(text[1:], helpers)
         except expr.ExprError as e:
@@ -403,13 +403,14 @@ def _check_exprs(
             diags.append(Diagnostic(expr_location(doc, where, e.offset), e.message + hint))
 
 
-def _exprs(value: Any, sub: Path = ()) -> Iterator[tuple[Path, str]]:
+def expressions_in(value: Any, sub: Path = ()) -> Iterator[tuple[Path, str]]:
+    """Every `$expression` inside `value` (lists and mappings included), with its sub-path."""
     if isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _exprs(v, (*sub, i))
+            yield from expressions_in(v, (*sub, i))
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _exprs(v, (*sub, k))
+            yield from expressions_in(v, (*sub, k))
     elif expr.is_expr(value):
         yield sub, value
 
