@@ -29,11 +29,23 @@ MAX_REPEAT = 10_000  # instances of one `repeat`
 MAX_EXTENDS_DEPTH = 8  # files in one `extends` chain
 
 
+VISITS_PER_NODE = 5  # `--max-nodes N` allows N placed nodes and 5·N visits
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on the whole network, checked as the walk places nodes."""
 
     max_params: int = 10**9
     max_nodes: int = 20_000
+    # nodes and block instances the walk visits, placed or left out by `when`: bounds the work of
+    # blocks that place little or nothing but fan out or repeat (VISITS_PER_NODE × max_nodes)
+    max_visits: int = 100_000
     max_block_depth: int = 32  # user blocks inside user blocks
     max_elements: int = 1 << 31  # one tensor, batch 1
+
+
+def limits_for(max_params: int, max_nodes: int) -> Limits:
+    """The bounds for `--max-params` and `--max-nodes` (which raises the visits bound with it)."""
+    return Limits(max_params=max_params, max_nodes=max_nodes,
+                  max_visits=VISITS_PER_NODE * max_nodes)  # fmt: skip

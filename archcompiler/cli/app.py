@@ -14,6 +14,7 @@ import click
 from ..compile import Limits, compile_file
 from ..errors import Location, SpecError
 from ..graph import Graph
+from ..limits import limits_for
 
 
 def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
@@ -27,7 +28,7 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def limits_of(max_params: int, max_nodes: int) -> Limits:
-    return Limits(max_params=max_params, max_nodes=max_nodes)
+    return limits_for(max_params, max_nodes)
 
 
 def compile_spec(
@@ -43,7 +44,8 @@ def spec_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--set, --max-params and --max-nodes, shared by every command that compiles a spec."""
     f = click.option(
         "--max-nodes", type=click.IntRange(1), default=Limits.max_nodes, show_default=True,
-        help="Refuse specs that expand to more primitive ops than this.",
+        help="Refuse specs that expand to more primitive ops than this (or walk more than 5× as "
+        "many nodes and block instances, placed or not).",
     )(f)  # fmt: skip
     f = click.option(
         "--max-params", type=click.IntRange(1), default=Limits.max_params, show_default=True,

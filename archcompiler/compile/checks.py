@@ -6,7 +6,7 @@ import math
 
 from ..errors import Location, SpecError
 from ..graph import Node
-from ..limits import Limits
+from ..limits import VISITS_PER_NODE, Limits
 from ..ops.base import fmt
 
 
@@ -57,3 +57,15 @@ def check_growth(
             "nodes (raise it with --max-nodes)",
             *notes,
         )
+
+
+def too_much_work(lim: Limits, where: Location, notes: tuple[str, ...]) -> SpecError:
+    """The bound on expansion work, passed: blocks that place nothing (every node behind a
+    false `when`) still cost a visit per node and instance, and fan-out multiplies them."""
+    return SpecError.at(
+        where,
+        f"expanding the network visits more than {lim.max_visits:,} nodes and block "
+        "instances (placed or left out by `when`; raise it with --max-nodes, which allows "
+        f"{VISITS_PER_NODE} visits per node)",
+        *notes,
+    )

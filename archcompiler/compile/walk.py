@@ -26,7 +26,7 @@ from ..spec.validate import CheckedFile, RawNode, expressions_in
 from . import expand, finish
 from .bindings import Overrides, bind_params, evaluate
 from .chain import nearest
-from .checks import check_arity, check_bounds, check_growth
+from .checks import check_arity, check_bounds, check_growth, too_much_work
 from .context import Context, Later, Names, Scope
 from .repeat import instances_of, repeat_of
 
@@ -54,6 +54,7 @@ class Walk:
         naming = next((f.spec.naming for f in reversed(chain) if f.spec.naming), "ops")
         self.keras_naming = naming == "keras"
         self.params_so_far = 0
+        self.visits = 0  # nodes and instances walked, placed or not (check_visits)
 
     def run(self) -> Graph:
         inputs_file = nearest(self.chain, "input") or nearest(self.chain, "inputs")
@@ -104,6 +105,9 @@ class Walk:
 
     def _place(self, raw: RawNode, scope: Scope, env: dict, ctx: Context, later: Later) -> None:
         notes = ctx.notes
+        self.visits += 1
+        if self.visits > self.limits.max_visits:  # the location only when it is needed
+            raise too_much_work(self.limits, raw.at(key=True), notes)
         when = evaluate(raw.when, env, raw.doc, raw.arg_path("when"), notes)
         if not isinstance(when, (bool, type(None))):
             raise SpecError.at(raw.at("when"), f"`when` must be true or false, got {when!r}")
@@ -134,6 +138,9 @@ class Walk:
         out = inputs[0] if inputs else None
         start = len(self.graph)
         for i, (instance, key, instance_env, instance_ctx) in enumerate(instances):
+            self.visits += i > 0  # the first instance is the visit counted above
+            if self.visits > self.limits.max_visits:
+                raise too_much_work(self.limits, raw.at("repeat"), notes)
             if is_op:
                 out = self.place_primitive(raw, instance, inputs, instance_env, instance_ctx,
                                            first=i == 0)  # fmt: skip
