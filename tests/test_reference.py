@@ -221,6 +221,7 @@ def test_main_check_reports_stale_docs(tmp_path: Path) -> None:
         ("Proc. IEEE 86(11), 1998. Next one.", "Proc. IEEE 86(11), 1998."),
         ("(He et al., 2015): a → b. 42 params.", "(He et al., 2015): a → b."),
         ("no end", "no end"),
+        ("A. Zhmoginov, L.-C. Chen, \"M\", CVPR 2018. Next.", "A. Zhmoginov, L.-C. Chen, \"M\", CVPR 2018."),
     ],
 )  # fmt: skip
 def test_first_sentence(text: str, sentence: str) -> None:

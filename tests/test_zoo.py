@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archcompiler.compile import compile_file
-from tests.conftest import SPECS
+from tests.conftest import ROOT, SPECS
 
 NAMES = [p.stem for p in SPECS]
 
@@ -81,3 +81,40 @@ def test_every_spec_reads_the_same_in_any_yaml_reader(path) -> None:
     from archcompiler.spec.loader import load_file
 
     assert load_file(path).data == yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+# --- the zoo's keras.applications twins (issue: every CNN Keras ships, as a spec) ---------------
+
+
+@pytest.mark.parametrize("path", SPECS, ids=NAMES)
+def test_every_spec_names_its_keras_applications_twin_or_says_it_has_none(path) -> None:
+    from archcompiler.reference import spec_twin
+
+    doc = compile_file(path).doc
+    assert spec_twin(doc) or "No keras.applications twin" in doc
+
+
+def test_every_named_twin_has_a_parity_test() -> None:
+    """A spec whose doc claims a twin is compared with it: some tests/test_parity_*.py names
+    both the spec and the keras.applications constructor."""
+    from archcompiler.reference import spec_twin
+
+    parity = "\n".join(p.read_text() for p in (ROOT / "tests").glob("test_parity_*.py"))
+    for path in SPECS:
+        twin = spec_twin(compile_file(path).doc)
+        if twin:
+            assert f'"{twin}"' in parity and path.stem in parity, (path.name, twin)
+
+
+def test_the_zoo_has_a_twin_for_every_constructor_keras_applications_ships() -> None:
+    """40 of 40: each CNN constructor of keras.applications (its public names that start with a
+    capital) is the twin of at least one zoo spec, and no spec names one Keras lacks."""
+    import keras
+
+    from archcompiler.reference import spec_twin
+
+    shipped = {n for n in dir(keras.applications) if n[:1].isupper()}
+    twins = {spec_twin(compile_file(path).doc) for path in SPECS} - {None}
+    assert not twins - shipped, "twins that keras.applications does not ship"
+    assert sorted(shipped - twins) == [], "keras.applications constructors without a zoo spec"
+    assert len(shipped) == 40

@@ -17,7 +17,7 @@ from ..zoo import ZOO_DIR
 from .fields import EXAMPLE_INPUTS, Arg, arguments, example, yaml_value
 from .markdown import GENERATED_NOTE, blocks_markdown, ops_markdown
 from .text import describe, overview
-from .zoo import ZooEntry, first_sentence, spec_paper, zoo_entries, zoo_markdown
+from .zoo import ZooEntry, first_sentence, spec_paper, spec_twin, zoo_entries, zoo_markdown
 
 
 def generated_docs(specs_dir: Path = ZOO_DIR) -> dict[str, str]:
@@ -43,5 +43,5 @@ def _read(path: Path) -> str | None:
 __all__ = [
     "EXAMPLE_INPUTS", "GENERATED_NOTE", "Arg", "ZooEntry", "arguments", "blocks_markdown",
     "describe", "example", "first_sentence", "generated_docs", "ops_markdown", "overview",
-    "spec_paper", "stale_docs", "yaml_value", "zoo_entries", "zoo_markdown",
+    "spec_paper", "spec_twin", "stale_docs", "yaml_value", "zoo_entries", "zoo_markdown",
 ]  # fmt: skip

@@ -19,6 +19,8 @@ _WEIGHTED_LAYERS = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTrans
 _ABBREVIATIONS = {"al", "cf", "e.g", "eq", "fig", "figs", "i.e", "no", "proc", "sec", "vol", "vs"}
 _SENTENCE_END = re.compile(r"\.\s+(?=[A-Z][a-z]|[0-9`])")
 _SURNAME = re.compile(r"[A-Z][\w'\-]*,")  # `He,` in `K. He, X. Zhang, …`
+_INITIALS = re.compile(r"[A-Z](\.-[A-Z])*")  # `K` of `K. He`, `L.-C` of `L.-C. Chen`
+_TWIN = re.compile(r"keras\.applications\.\s*([A-Z]\w*)")
 
 
 def first_sentence(text: str) -> str:
@@ -27,7 +29,7 @@ def first_sentence(text: str) -> str:
     text = " ".join(text.split())
     for m in _SENTENCE_END.finditer(text):
         word = text[: m.start()].rsplit(" ", 1)[-1].lstrip("(\"'")
-        if len(word) == 1 and word.isupper() and _SURNAME.match(text, m.end()):
+        if _INITIALS.fullmatch(word) and _SURNAME.match(text, m.end()):
             continue
         if word.lower() in _ABBREVIATIONS:
             continue
@@ -38,16 +40,23 @@ def first_sentence(text: str) -> str:
 def spec_paper(text: str) -> str:
     """The source paper named by a spec's header comment (`# ResNet-50 — K. He, …, CVPR 2016,
     Table 1 …`): the first sentence of the leading comments after the dash, without the period."""
-    header = []
+    header = ""
     for line in text.splitlines():
         if not line.startswith("#"):
             break
-        if "yaml-language-server" not in line:
-            header.append(line.lstrip("#").strip())
-    sentence = first_sentence(" ".join(header))
+        if "yaml-language-server" not in line:  # a line ending in `Inception-` goes on unspaced
+            header += ("" if header.endswith("-") else " ") + line.lstrip("#").strip()
+    sentence = first_sentence(header)
     if " — " in sentence:
         sentence = sentence.split(" — ", 1)[1]
     return sentence.rstrip(".")
+
+
+def spec_twin(doc: str) -> str | None:
+    """The keras.applications constructor a spec's `doc` says it is layer for layer
+    (`… layer for layer as keras.applications.MobileNetV2 …`), or None."""
+    m = _TWIN.search(doc.split("layer for layer as", 1)[1]) if "layer for layer as" in doc else None
+    return m.group(1) if m else None
 
 
 def _is_weighted_layer(op: str) -> bool:
@@ -64,6 +73,7 @@ class ZooEntry:
     depth: int
     paper: str
     doc: str
+    twin: str | None
 
 
 def zoo_entries(specs_dir: Path = ZOO_DIR) -> list[ZooEntry]:
@@ -81,6 +91,7 @@ def zoo_entries(specs_dir: Path = ZOO_DIR) -> list[ZooEntry]:
                 depth=sum(_is_weighted_layer(n.op) for n in graph),
                 paper=spec_paper(path.read_text(encoding="utf-8")),
                 doc=first_sentence(graph.doc),
+                twin=spec_twin(graph.doc),
             )
         )
     return entries
@@ -100,16 +111,20 @@ def zoo_markdown(specs_dir: Path = ZOO_DIR) -> str:
         "the layers with weights of the convolution and dense kinds (`"
         + "`, `".join(k for k in OPS if _is_weighted_layer(k))
         + "`), projection shortcuts and depthwise convolutions included. "
+        "*keras.applications* names the constructor a spec is identical to, layer for layer "
+        "(names, params, shapes, predictions with the same weights: tests/test_parity_*.py). "
         "`archc summary specs/NAME.yaml` shows every layer.",
         "",
-        "| spec | input | params | MACs | depth | paper |",
-        "|---|---|--:|--:|--:|---|",
+        "| spec | keras.applications | input | params | MACs | depth | paper |",
+        "|---|---|---|--:|--:|--:|---|",
     ]
     for e in entries:
         link = f"[`{e.name}`](../specs/{e.file})"
         params = f"{e.params:,} ({human(e.params)})"
+        twin = f"`{e.twin}`" if e.twin else "—"
         out.append(
-            f"| {link} | {e.inputs} | {params} | {human(e.macs)} | {e.depth} | {_cell(e.paper)} |"
+            f"| {link} | {twin} | {e.inputs} | {params} | {human(e.macs)} | {e.depth} "
+            f"| {_cell(e.paper)} |"
         )
     out += ["", "## What each spec is", ""]
     out += [f"- **{e.name}** — {e.doc}" for e in entries]
