@@ -42,10 +42,14 @@ class Limits:
     # blocks that place little or nothing but fan out or repeat (VISITS_PER_NODE × max_nodes)
     max_visits: int = 100_000
     max_block_depth: int = 32  # user blocks inside user blocks
+    # folders beyond a spec's own folder tree (and the zoo) whose specs `extends` may read
+    allowed_dirs: tuple[str, ...] = ()
     max_elements: int = 1 << 31  # one tensor, batch 1
 
 
-def limits_for(max_params: int, max_nodes: int) -> Limits:
-    """The bounds for `--max-params` and `--max-nodes` (which raises the visits bound with it)."""
+def limits_for(max_params: int, max_nodes: int, allowed_dirs: tuple[str, ...] = ()) -> Limits:
+    """The bounds for `--max-params`, `--max-nodes` (which raises the visits bound with it) and
+    `--allow-path`."""
     return Limits(max_params=max_params, max_nodes=max_nodes,
-                  max_visits=VISITS_PER_NODE * max_nodes)  # fmt: skip
+                  max_visits=VISITS_PER_NODE * max_nodes,
+                  allowed_dirs=tuple(allowed_dirs))  # fmt: skip

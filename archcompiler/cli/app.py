@@ -27,21 +27,27 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def limits_of(max_params: int, max_nodes: int) -> Limits:
-    return limits_for(max_params, max_nodes)
-
-
-def compile_spec(
-    spec: str, sets: tuple[str, ...], max_params: int, max_nodes: int, no_head: bool
-) -> Graph:
+def compile_spec(spec: str, sets: tuple[str, ...], limits: Limits, no_head: bool) -> Graph:
     """What summary, build and graph share: the spec with --set, bounds and --no-head."""
-    return compile_file(
-        spec, parse_sets(sets), head=not no_head, limits=limits_of(max_params, max_nodes)
-    )
+    return compile_file(spec, parse_sets(sets), head=not no_head, limits=limits)
 
 
-def spec_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--set, --max-params and --max-nodes, shared by every command that compiles a spec."""
+def spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--set, --max-params, --max-nodes and --allow-path, shared by every command that compiles
+    a spec; the command receives the last three as one `limits: Limits`."""
+
+    @wraps(command)
+    def with_limits(*args: Any, max_params: int, max_nodes: int, allow_paths: tuple[str, ...],
+                    **kwargs: Any) -> Any:  # fmt: skip
+        limits = limits_for(max_params, max_nodes, allow_paths)
+        return command(*args, limits=limits, **kwargs)
+
+    f = click.option(
+        "--allow-path", "allow_paths", multiple=True, metavar="DIR",
+        type=click.Path(file_okay=False),
+        help="Let `extends` read specs under DIR too (by default only the spec's own folder "
+        "tree and the zoo). Repeatable.",
+    )(with_limits)  # fmt: skip
     f = click.option(
         "--max-nodes", type=click.IntRange(1), default=Limits.max_nodes, show_default=True,
         help="Refuse specs that expand to more primitive ops than this (or walk more than 5× as "

@@ -10,14 +10,13 @@ import sys
 import click
 
 from ..backends import model_suffix
-from ..compile import compile_file
+from ..compile import Limits, compile_file
 from ..errors import SpecError
 from .app import (
     compile_spec,
     depth_option,
     echo_report,
     format_option,
-    limits_of,
     main,
     no_head_option,
     output_option,
@@ -33,14 +32,14 @@ from .app import (
 @spec_options
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @reports_errors
-def check(specs: tuple[str, ...], sets: tuple[str, ...], max_params: int, max_nodes: int,
+def check(specs: tuple[str, ...], sets: tuple[str, ...], limits: Limits,
           quiet: bool) -> None:  # fmt: skip
     """Validate SPECS and infer every shape, without TensorFlow. Exit 0 if all are valid."""
     values = parse_sets(sets)
     failed = 0
     for spec in specs:
         try:
-            graph = compile_file(spec, values, limits=limits_of(max_params, max_nodes))
+            graph = compile_file(spec, values, limits=limits)
         except SpecError as e:
             click.echo(e.render(), err=True)
             failed += 1
@@ -63,12 +62,12 @@ def check(specs: tuple[str, ...], sets: tuple[str, ...], max_params: int, max_no
 @format_option("table", "json", "markdown")
 @no_head_option
 @reports_errors
-def summary(spec: str, sets: tuple[str, ...], max_params: int, max_nodes: int,
+def summary(spec: str, sets: tuple[str, ...], limits: Limits,
             depth: int | None, fmt: str, no_head: bool) -> None:  # fmt: skip
     """Print every layer's output shape, params and MACs, without TensorFlow."""
     from .. import summary as s
 
-    graph = compile_spec(spec, sets, max_params, max_nodes, no_head)
+    graph = compile_spec(spec, sets, limits, no_head)
     if fmt == "json":
         click.echo(json.dumps(s.to_json(graph), indent=1))
     elif fmt == "markdown":
@@ -91,7 +90,7 @@ def summary(spec: str, sets: tuple[str, ...], max_params: int, max_nodes: int,
 )
 @click.option("-q", "--quiet", is_flag=True, help="Do not print the summary table.")
 @reports_errors
-def build(spec: str, output: str | None, sets: tuple[str, ...], max_params: int, max_nodes: int,
+def build(spec: str, output: str | None, sets: tuple[str, ...], limits: Limits,
           no_head: bool, weights: str | None, quiet: bool) -> None:  # fmt: skip
     """Compile SPEC into a Keras model; print its summary; optionally write FILE.keras."""
     from .. import summary as s
@@ -102,7 +101,7 @@ def build(spec: str, output: str | None, sets: tuple[str, ...], max_params: int,
         raise click.BadParameter(
             f"the file name must end in {suffix}, got {output!r}", param_hint="-o"
         )
-    graph = compile_spec(spec, sets, max_params, max_nodes, no_head)
+    graph = compile_spec(spec, sets, limits, no_head)
     if not quiet:
         click.echo(s.render_table(graph))
     echo_report(build_and_save(graph, output, weights))
@@ -115,12 +114,12 @@ def build(spec: str, output: str | None, sets: tuple[str, ...], max_params: int,
 @depth_option("node")
 @no_head_option
 @reports_errors
-def graph(spec: str, output: str, sets: tuple[str, ...], max_params: int, max_nodes: int,
+def graph(spec: str, output: str, sets: tuple[str, ...], limits: Limits,
           depth: int | None, no_head: bool) -> None:  # fmt: skip
     """Draw SPEC: nodes with name, op and shape; blocks as clusters, folded at --depth."""
     from ..render.graph import RenderError, write
 
-    compiled = compile_spec(spec, sets, max_params, max_nodes, no_head)
+    compiled = compile_spec(spec, sets, limits, no_head)
     try:
         write(compiled, output, depth)
     except RenderError as e:  # e.g. Graphviz missing for .svg/.png

@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
+from ..limits import Limits
 from ..train.data import PREPROCESS
 from .app import (
     echo_report,
     format_option,
-    limits_of,
     main,
     output_option,
     parse_sets,
@@ -140,8 +140,8 @@ def _command_line() -> list[str]:
 @reports_errors
 def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int,
           lr: float | None, optimizer: str, val_split: float | None, val_dir: str | None,
-          augment: bool, preprocess: str, sets: tuple[str, ...], max_params: int,
-          max_nodes: int, weights: str | None, cache_features: bool, resume: str | None,
+          augment: bool, preprocess: str, sets: tuple[str, ...], limits: Limits,
+          weights: str | None, cache_features: bool, resume: str | None,
           force: bool, strategy: str, mixed_precision: bool, tensorboard: bool,
           no_cache: bool, seed: int, quiet: bool) -> None:  # fmt: skip
     """Train SPEC on an image folder; keep the best epoch in RUN_DIR/model.keras."""
@@ -167,7 +167,7 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
     )  # fmt: skip
     run = prepare(
         spec, parse_sets(sets), data, val_dir, val_split, run_dir, resume=resume, force=force,
-        options=options, limits=limits_of(max_params, max_nodes), command=_command_line(),
+        options=options, limits=limits, command=_command_line(),
     )  # fmt: skip
     c = run.classifier
     click.echo(

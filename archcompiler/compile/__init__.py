@@ -28,8 +28,9 @@ def compile_file(
 ) -> Graph:
     """Load, validate, expand and infer a spec file into a Graph; `sets` are `--set KEY=VALUE`
     values; `head=False` leaves the head out. Raises SpecError."""
-    chain = load_chain(os.fspath(path))
-    return Walk(chain, dict(sets or {}), head, limits or Limits()).run()
+    lim = limits or Limits()
+    chain = load_chain(os.fspath(path), lim.allowed_dirs)
+    return Walk(chain, dict(sets or {}), head, lim).run()
 
 
 __all__ = ["Limits", "compile_file"]

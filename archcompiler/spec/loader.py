@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +89,13 @@ def load_file(path: str | os.PathLike[str]) -> Doc:
     """Read and load a spec file; every problem is a located SpecError."""
     name = os.fspath(path)
     try:
-        size = os.path.getsize(name)
+        info = os.stat(name)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block, a device never end
+            raise SpecError.at(
+                Location(name),
+                "not a regular file (a spec is a file: not a device, FIFO or folder)",
+            )
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             raise SpecError.at(
                 Location(name), f"file is {size:,} bytes; specs are limited to {MAX_FILE_BYTES:,}"
