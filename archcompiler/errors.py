@@ -18,15 +18,17 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Location:
-    """A place in a source file; `line` and `col` are 1-based. `text` is that source line."""
+    """A place in a source file; `line` and `col` are 1-based. `text` is that source line.
+    Line 0 (the default) is the file as a whole — a weights file, an image, a folder, a spec
+    too large to read — and renders as the path alone, with no made-up position."""
 
     path: str
-    line: int = 1
-    col: int = 1
+    line: int = 0
+    col: int = 0
     text: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}"
+        return f"{self.path}:{self.line}:{self.col}" if self.line else self.path
 
 
 @dataclass(frozen=True)
@@ -90,3 +92,14 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
         return f" — did you mean '{alias}'?"
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def brief(value: object, limit: int = 80) -> str:
+    """`repr(value)` for a message, kept short: an integer of more than 20 digits as
+    `9.99e308 (a 309-digit number)`, any other long repr cut with `…`."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+        digits = str(abs(value))
+        sign = "-" if value < 0 else ""
+        return f"{sign}{digits[0]}.{digits[1:3]}e{len(digits) - 1} (a {len(digits)}-digit number)"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

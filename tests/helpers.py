@@ -38,10 +38,10 @@ def run_cli(*args: object) -> tuple[int, str, str]:
 
 
 def located_error(code: int, out: str, err: str, path: object, message: str) -> None:
-    """A user mistake about a file or folder: exit 1, `path:1:1: error: …` first on stderr,
+    """A user mistake about a file or folder: exit 1, `path: error: …` first on stderr,
     nothing on stdout, no traceback."""
     assert code == 1, (code, out, err)
-    assert err.startswith(f"{path}:1:1: error: "), err
+    assert err.startswith(f"{path}: error: "), err
     assert message in err, err
     assert "Traceback" not in err and out == "", (out, err)
 

@@ -127,7 +127,7 @@ def test_weights_round_trip_both_formats(tmp_path) -> None:
 def test_missing_weights_file_is_a_located_error(tmp_path) -> None:
     result = run("build", LENET, "--weights", str(tmp_path / "nope.h5"), "-q")
     assert result.exit_code == 1
-    assert f"{tmp_path / 'nope.h5'}:1:1: error: weights file not found" in result.stderr
+    assert f"{tmp_path / 'nope.h5'}: error: weights file not found" in result.stderr
 
 
 # Keras warns for each container of the wrong file it cannot match before it refuses the file.

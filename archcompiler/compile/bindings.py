@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import Diagnostic, Location, SpecError, did_you_mean
+from ..errors import Diagnostic, Location, SpecError, brief, did_you_mean
 from ..spec import expr
 from ..spec.loader import Doc, Path
 from ..spec.validate import CheckedFile, expr_location
@@ -74,6 +75,10 @@ def _params_location(chain: list[CheckedFile]) -> Location:
     return chain[-1].doc.location(())
 
 
+_ASCII_INT = re.compile(r"[+-]?[0-9]+")
+_ASCII_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def coerce_set(key: str, text: str, default: Any, where: Location) -> Any:
     """`--set k=v` takes the type of the param's default."""
     try:
@@ -84,16 +89,21 @@ def coerce_set(key: str, text: str, default: Any, where: Location) -> Any:
                 return False
             raise ValueError
         if isinstance(default, int):
+            if not _ASCII_INT.fullmatch(text):  # int() also takes '١٠', ' 1_0 '
+                raise ValueError
             return int(text)
         if isinstance(default, float):
+            if not _ASCII_FLOAT.fullmatch(text):
+                raise ValueError
             value = float(text)
             if not math.isfinite(value):
                 raise ValueError
             return value
     except ValueError:
         kind = type(default).__name__
+        shown = brief(text)[1:-1]
         raise SpecError.at(
-            where, f"--set {key}={text}: '{key}' is {kind} (its default is {default!r})"
+            where, f"--set {key}={shown}: '{key}' is {kind} (its default is {default!r})"
         ) from None
     return text
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ..blocks import BLOCKS
-from ..errors import Location, SpecError
+from ..errors import Location, SpecError, brief
 from ..graph import BlockInstance, Graph
 from ..limits import Limits
 from ..ops.base import Shape
@@ -123,7 +123,7 @@ def shape_record(name: str, shape: Shape) -> Record:
 
 def _typed(raw: RawNode, pname: str, value: Any, kind: str, notes: tuple[str, ...]) -> Any:
     if not param_type_ok(value, kind):
-        raise SpecError.at(raw.at(pname), f"'{pname}' must be {kind}, got {value!r}", *notes)
+        raise SpecError.at(raw.at(pname), f"'{pname}' must be {kind}, got {brief(value)}", *notes)
     return float(value) if kind == "float" else value
 
 

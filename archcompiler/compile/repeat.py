@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
 
-from ..errors import SpecError
+from ..errors import SpecError, brief
 from ..grammar import valid_name
 from ..limits import MAX_REPEAT
 from ..ops import OPS
@@ -74,7 +74,7 @@ def repeat_of(raw: RawNode, env: dict, notes: tuple[str, ...]) -> Repeat | None:
     if checked is None or not valid_repeat(checked.times):
         shown = form.get("times")
         raise SpecError.at(
-            raw.at("repeat"), f"repeat must be 1…{MAX_REPEAT:,}, got {shown!r}", *notes
+            raw.at("repeat"), f"repeat must be 1…{MAX_REPEAT:,}, got {brief(shown)}", *notes
         )
     return Repeat(checked.times, checked.names, checked.start)  # type: ignore[arg-type]
 

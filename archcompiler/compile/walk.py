@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import SpecError, did_you_mean
+from ..errors import SpecError, brief, did_you_mean
 from ..grammar import valid_name
 from ..graph import BlockInstance, Graph, Node
 from ..limits import MAX_DIM, Limits
@@ -85,7 +85,7 @@ class Walk:
         for j, dim in enumerate(shape):
             if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= MAX_DIM:
                 raise f.doc.error(
-                    (*path, "shape", j), f"input size must be 1…{MAX_DIM}, got {dim!r}"
+                    (*path, "shape", j), f"input size must be 1…{MAX_DIM}, got {brief(dim)}"
                 )
         source = f.doc.location(path)
         self.names.claim(d.name, source, ())
@@ -110,7 +110,7 @@ class Walk:
             raise too_much_work(self.limits, raw.at(key=True), notes)
         when = evaluate(raw.when, env, raw.doc, raw.arg_path("when"), notes)
         if not isinstance(when, (bool, type(None))):
-            raise SpecError.at(raw.at("when"), f"`when` must be true or false, got {when!r}")
+            raise SpecError.at(raw.at("when"), f"`when` must be true or false, got {brief(when)}")
         name = evaluate(raw.name, env, raw.doc, raw.arg_path("name"), notes)
         if name is not None and not valid_name(name):
             raise SpecError.at(raw.at("name"), f"name {name!r} is not a valid name", *notes)

@@ -26,7 +26,7 @@ from pydantic import (
     field_validator,
 )
 
-from ..errors import did_you_mean
+from ..errors import brief, did_you_mean
 from ..strict import Strict
 
 Check = Callable[[Any], str | None]  # a config value → what is wrong with it, or None
@@ -156,7 +156,7 @@ class InitializerConfig(Strict):
                 raise ValueError(f"has no key '{key}' for {canonical} (it takes {takes}){hint}")
             problem = keys[key](value)
             if problem:
-                raise ValueError(f"key '{key}' of {canonical} {problem} (got {value!r})")
+                raise ValueError(f"key '{key}' of {canonical} {problem} (got {brief(value)})")
         missing = [k for k in REQUIRED.get(canonical, ()) if k not in config]
         if missing:
             raise ValueError(f"needs a '{missing[0]}' for {canonical}")

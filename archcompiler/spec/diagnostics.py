@@ -9,7 +9,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from ..errors import Diagnostic, did_you_mean
+from ..errors import Diagnostic, brief, did_you_mean
 from ..limits import MAX_DIAGNOSTICS
 from .loader import Doc, Path
 
@@ -54,7 +54,7 @@ def pydantic_diagnostics(
             out.append(Diagnostic(doc.location((*base, *path), key=True), message))
         else:
             got = e.get("input")
-            shown = f" (got {got!r})" if isinstance(got, (int, float, str, bool)) else ""
+            shown = f" (got {brief(got)})" if isinstance(got, (int, float, str, bool)) else ""
             message = f"{_subject(path)} {_predicate(e['msg'])}{shown}"
             out.append(Diagnostic(doc.location((*base, *path)), message))
     return out
