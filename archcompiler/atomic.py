@@ -4,39 +4,82 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .errors import Location, SpecError
+
 _INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+
+
+_PREFIX = ".archc-"
+_OURS = re.compile(r"\.archc-(\d+)-")  # `.archc-PID-…`: the writer's process id
 
 
 @contextlib.contextmanager
 def replacing(target: str, suffix: str) -> Iterator[str]:
     """Yield a temporary path in the target's directory. When the block completes, the file
     gets a file's usual mode and is renamed over `target`; on any exception (Ctrl-C too) it is
-    removed. The target is therefore always the old file or the complete new one."""
+    removed. The target is therefore always the old file or the complete new one. A failure of
+    the file system (a missing or read-only folder, a full disk, a name too long) is a
+    SpecError at the target, in the system's words; temporary files that killed runs left in
+    the folder are removed first."""
     directory = os.path.dirname(os.path.abspath(target))
     tmp: str | None = None
     try:
+        if not os.path.isdir(directory):
+            raise SpecError.at(Location(target), f"cannot write this file: no folder {directory}")
+        remove_stale_temporaries(directory)
         # A Ctrl-C between creating the file and knowing its name would leave it behind, so
         # interrupts wait until `tmp` is set; one that came meanwhile is raised right after.
         with _interrupts_deferred():
-            fd, tmp = tempfile.mkstemp(prefix=".archc-", suffix=suffix, dir=directory)
+            prefix = f"{_PREFIX}{os.getpid()}-"
+            fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
             os.close(fd)
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it private
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+        if isinstance(e, OSError):
+            reason = e.strerror or str(e)
+            raise SpecError.at(Location(target), f"cannot write this file: {reason}") from None
         raise
 
 
+def remove_stale_temporaries(directory: str) -> list[str]:
+    """Remove `.archc-PID-…` files whose process is gone (a SIGKILL leaves them: nothing runs
+    to clean up); a live writer's file is left alone. Returns the names removed."""
+    removed = []
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for entry in entries:
+            m = _OURS.match(entry.name)
+            if m and entry.is_file(follow_symlinks=False) and not _alive(int(m.group(1))):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process, or a number we cannot ask about: leave it
+    return True
+
+
 def write_atomically(target: str, data: bytes | str) -> None:
-    """Write `data` (text as UTF-8) to `target` all or nothing; OSError as the system says."""
+    """Write `data` (text as UTF-8) to `target` all or nothing; a SpecError if it cannot."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     with replacing(target, ".tmp") as tmp, open(tmp, "wb") as f:
         f.write(raw)

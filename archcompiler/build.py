@@ -79,9 +79,6 @@ def save_atomically(
     """Write `model` with `save` (a backend's `save_model`; default: Keras's `model.save`) to a
     temporary file beside the target, then rename it over the target: the target is either the
     old file or the complete new one, never a partial one."""
-    directory = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(directory):
-        raise SpecError.at(Location(target), f"no such directory: {directory}")
     # the handlers first: a SIGTERM from the moment the temporary file exists unwinds and removes it
     with _terminate_as_interrupt() as received, replacing(target, ".keras") as tmp:
         if save is None:

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from archcompiler.cli import main
 from archcompiler.compile import compile_file
+from archcompiler.errors import SpecError
 from archcompiler.graph import BlockInstance, Graph, Node
 from archcompiler.render import graph as render
 from archcompiler.render.graph import RenderError, to_dot, write
@@ -277,7 +278,8 @@ def test_missing_dot_through_the_cli(tmp_path: Path, monkeypatch) -> None:
     spec = write_spec(tmp_path, TINY)
     result = CliRunner().invoke(main, ["graph", str(spec), "-o", str(tmp_path / "x.svg")])
     assert result.exit_code == 1
-    assert "Error: writing .svg needs Graphviz's `dot`" in result.stderr
+    said = f"{tmp_path / 'x.svg'}: error: writing .svg needs Graphviz's `dot`"
+    assert result.stderr.startswith(said)
     assert "Traceback" not in result.output
 
 
@@ -339,13 +341,13 @@ def test_a_failed_rename_removes_the_temporary_file(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(RenderError, match="Permission denied"):
+    with pytest.raises(SpecError, match="cannot write this file: Permission denied"):
         write(tiny, str(tmp_path / "tiny.dot"), None)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_missing_directory_is_a_render_error(tiny: Graph, tmp_path: Path) -> None:
-    with pytest.raises(RenderError, match="no such directory"):
+def test_a_missing_directory_is_a_located_error(tiny: Graph, tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="cannot write this file: no folder"):
         write(tiny, str(tmp_path / "nope" / "tiny.dot"), None)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..compile import Limits, compile_file
-from ..errors import Location, SpecError
+from ..errors import SpecError
 from ..graph import Graph
 from ..limits import limits_for
 
@@ -122,13 +122,10 @@ def echo_report(lines: Iterable[str]) -> None:
 
 
 def write_file(path: str, text: str) -> None:
-    """All or nothing; a failure of the file system is the user's to fix, so exit 1."""
+    """All or nothing; a failure of the file system is the user's to fix: a SpecError, exit 1."""
     from ..atomic import write_atomically
 
-    try:
-        write_atomically(path, text)
-    except OSError as e:
-        raise SpecError.at(Location(path), f"cannot write this file: {e.strerror or e}") from None
+    write_atomically(path, text)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

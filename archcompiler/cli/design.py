@@ -11,7 +11,7 @@ import click
 
 from ..backends import model_suffix
 from ..compile import Limits, compile_file
-from ..errors import SpecError
+from ..errors import Location, SpecError
 from .app import (
     compile_spec,
     depth_option,
@@ -122,8 +122,8 @@ def graph(spec: str, output: str, sets: tuple[str, ...], limits: Limits,
     compiled = compile_spec(spec, sets, limits, no_head)
     try:
         write(compiled, output, depth)
-    except RenderError as e:  # e.g. Graphviz missing for .svg/.png
-        raise click.ClickException(str(e)) from None
+    except RenderError as e:  # e.g. Graphviz missing for .svg/.png: about this output
+        raise SpecError.at(Location(output), str(e)) from None
     click.echo(f"Wrote {output}")
 
 

@@ -149,12 +149,13 @@ def to_dot(graph: Graph, depth: int | None = None) -> str:
 
 def write(graph: Graph, path: str | os.PathLike[str], depth: int | None = None) -> None:
     """Write `graph` to `path`: `.dot` as text; `.svg`/`.png` rendered by Graphviz's `dot`.
-    The target is replaced only by a complete file; RenderError says what went wrong."""
+    The target is replaced only by a complete file; RenderError says what went wrong (about
+    the output as a whole: its suffix, Graphviz), SpecError when the file system refused."""
     target = os.fspath(path)
     suffix = os.path.splitext(target)[1].lower()
     if suffix not in FORMATS:
         allowed = ", ".join(FORMATS)
-        raise RenderError(f"cannot write {target!r}: the file name must end in {allowed}")
+        raise RenderError(f"the file name must end in {allowed}")
     fmt = FORMATS[suffix]
     dot = None
     if fmt is not None:
@@ -166,7 +167,7 @@ def write(graph: Graph, path: str | os.PathLike[str], depth: int | None = None) 
             )
     text = to_dot(graph, depth).encode("utf-8", "replace")
     data = text if dot is None else _run_dot(dot, fmt or "", text)
-    _write_atomically(target, data)
+    write_atomically(target, data)  # a SpecError at the target if the system refuses
 
 
 def _run_dot(dot: str, fmt: str, text: bytes) -> bytes:
@@ -187,17 +188,6 @@ def _run_dot(dot: str, fmt: str, text: bytes) -> bytes:
         detail = f": {said[-1]}" if said else ""
         raise RenderError(f"Graphviz's `dot` failed (exit {proc.returncode}){detail}")
     return proc.stdout
-
-
-def _write_atomically(target: str, data: bytes) -> None:
-    """Write beside the target and rename over it: the target is the old file or the new one."""
-    directory = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(directory):
-        raise RenderError(f"cannot write {target!r}: no such directory {directory!r}")
-    try:
-        write_atomically(target, data)
-    except OSError as e:
-        raise RenderError(f"cannot write {target!r}: {e.strerror or e}") from None
 
 
 def _cluster(clusters: dict[tuple[str, ...], _Cluster], path: tuple[str, ...]) -> _Cluster:

@@ -113,7 +113,12 @@ def prepare(
         record = _record(spec, sets, graph, classifier, plan, options, digest)
         record["command"] = command
     record.setdefault("result", {})
-    rundir.write_json(os.path.join(run_dir, rundir.RUN), record)
+    try:
+        rundir.write_json(os.path.join(run_dir, rundir.RUN), record)
+    except BaseException:  # e.g. a full disk: a new run leaves no empty directory behind
+        if resume is None:
+            rundir.discard(run_dir)
+        raise
     return Run(
         graph, classifier, boundary, plan.train.path, plan.val.path if plan.val else None,
         plan.val_split, plan.class_names, run_dir, record, history, resume is not None,
