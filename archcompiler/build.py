@@ -12,11 +12,14 @@ from .atomic import interrupts_handled_by, replacing
 from .backends import Backend, build_checked, get_backend
 from .errors import Location, SpecError
 from .graph import Graph
+from .model_files import check_weights_file
 from .summary import human_bytes
 
 
 def build_and_save(graph: Graph, output: str | None, weights: str | None) -> Iterator[str]:
     """Build the model, check it against the Graph, load weights, save; yields report lines."""
+    if weights is not None:  # a wrong weights file is found before TensorFlow is imported
+        check_weights_file(weights)
     backend = get_backend("keras")  # TensorFlow is imported here, and only here for `build`
     model = build_checked(graph, backend)
     yield (
@@ -32,12 +35,7 @@ def build_and_save(graph: Graph, output: str | None, weights: str | None) -> Ite
 
 def load_weights_file(backend: Backend, model: object, path: str) -> str:
     """Load `--weights` into `model`; a located error when the file cannot be used."""
-    if not os.path.isfile(path):
-        raise SpecError.at(Location(path), "weights file not found")
-    if not path.endswith((".h5", ".hdf5", ".keras")):
-        raise SpecError.at(
-            Location(path), "weights must be a .weights.h5, a legacy .h5 or a .keras file"
-        )
+    check_weights_file(path)
     try:
         what = backend.load_weights(model, path)
         return f"Loaded weights from {path} ({what})."

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ..limits import Limits
+from ..model_files import check_image_files, check_model_file
 from ..train.data import PREPROCESS
 from .app import (
     echo_report,
@@ -204,6 +205,7 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
 def evaluate(model: str, data: str, batch_size: int, preprocess: str | None,
              confusion: str | None, fmt: str) -> None:  # fmt: skip
     """Accuracy, loss, per-class precision/recall and a confusion matrix of MODEL on DATA."""
+    check_model_file(model)  # before TensorFlow's import
     from ..train.evaluate import evaluate as run_evaluation
     from ..train.plots import write_confusion
     from ..train.report import render_evaluation
@@ -234,6 +236,8 @@ def evaluate(model: str, data: str, batch_size: int, preprocess: str | None,
 def predict(model: str, images: tuple[str, ...], top: int, preprocess: str | None,
             fmt: str) -> None:  # fmt: skip
     """The most probable classes of each IMAGE under MODEL."""
+    check_model_file(model)  # before TensorFlow's import
+    check_image_files(list(images))
     from ..train.evaluate import predict as run_prediction
 
     results = run_prediction(model, list(images), top, preprocess)

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from ..errors import Location, SpecError
+from ..model_files import check_model_file
 from . import pipeline, rundir
 from .data import check_same_classes, scan_folder
 from .head import SOFTMAX, Classifier, activation_of_keras_layer
@@ -36,10 +37,7 @@ class Trained:
 
 
 def load_trained(path: str, preprocess: str | None) -> Trained:
-    if not os.path.isfile(path):
-        raise SpecError.at(Location(path), "model file not found")
-    if not path.endswith(".keras"):
-        raise SpecError.at(Location(path), "the model must be a .keras file")
+    check_model_file(path)  # the CLI checked it before importing TensorFlow; the API too
     try:
         model = keras.saving.load_model(path, compile=False)
     except (ValueError, OSError, KeyError, TypeError) as e:
@@ -55,7 +53,7 @@ def load_trained(path: str, preprocess: str | None) -> Trained:
     classifier = Classifier.of(last.name, tuple(model.outputs[0].shape[1:]), activation,
                                Location(path))  # fmt: skip
     meta_path = os.path.join(os.path.dirname(os.path.abspath(path)), rundir.RUN)
-    data = rundir.read_json(meta_path).get("data", {}) if os.path.isfile(meta_path) else {}
+    data = rundir.read_run(meta_path).get("data", {}) if os.path.isfile(meta_path) else {}
     names = tuple(data["class_names"]) if "class_names" in data else None
     if names is not None and len(names) != classifier.classes:
         names = None  # run.json of another model: do not trust it

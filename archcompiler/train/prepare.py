@@ -14,6 +14,7 @@ from typing import Any
 from ..compile import Limits, compile_file
 from ..errors import Location, SpecError
 from ..graph import Graph
+from ..model_files import check_weights_file
 from . import rundir
 from .data import COLOR_MODES, DataPlan, check_same_classes, plan_data
 from .head import Classifier
@@ -74,8 +75,8 @@ def check_options(graph: Graph, o: TrainOptions, spec: str) -> None:
             where, f"--preprocess {o.preprocess} is ImageNet's RGB preprocessing; this input "
             f"has {channels} channel(s)",
         )  # fmt: skip
-    if o.weights is not None and not os.path.isfile(o.weights):
-        raise SpecError.at(Location(o.weights), "weights file not found")
+    if o.weights is not None:
+        check_weights_file(o.weights)
 
 
 def prepare(

@@ -21,6 +21,8 @@ import shutil
 import sys
 from typing import Any
 
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
 from ..atomic import replacing
 from ..errors import Location, SpecError
 
@@ -36,12 +38,84 @@ def write_json(path: str, data: Any) -> None:
         f.write("\n")
 
 
+MAX_RUN_FILE_BYTES = 16 * 1024 * 1024  # run.json and history.json of a long run: kilobytes
+
+
+class _SpecRecord(BaseModel):
+    path: str | None = None
+    sha256: str | None = None
+    set: dict[str, str] = {}
+
+
+class _DataRecord(BaseModel):
+    class_names: list[str] | None = None
+    preprocess: str | None = None
+
+
+class RunRecord(BaseModel, extra="allow"):
+    """The fields of run.json that evaluate, predict and --resume read, with their types: a
+    file edited by hand, or from another tool, is a located error, not an internal one."""
+
+    spec: _SpecRecord = _SpecRecord()
+    data: _DataRecord = _DataRecord()
+    training: dict[str, Any] = {}
+    resumed: list[dict[str, Any]] = []
+    result: dict[str, Any] = {}
+
+
+History = TypeAdapter(list[dict[str, float | int | str | None]])
+
+
 def read_json(path: str) -> Any:
     try:
+        if os.path.getsize(path) > MAX_RUN_FILE_BYTES:
+            raise SpecError.at(Location(path), f"run file over {MAX_RUN_FILE_BYTES:,} bytes")
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except (OSError, ValueError) as e:
         raise SpecError.at(Location(path), f"cannot read this run file: {e}") from None
+
+
+def read_run(path: str) -> dict[str, Any]:
+    """run.json, its fields checked (RunRecord); returned as written."""
+    return _checked(path, RunRecord)
+
+
+def read_history(path: str) -> list[dict[str, Any]]:
+    """history.json: one mapping of metric → number per epoch."""
+    return _checked(path, History)
+
+
+def _checked(path: str, model: Any) -> Any:
+    data = read_json(path)
+    try:
+        if isinstance(model, TypeAdapter):
+            model.validate_python(data)
+        else:
+            model.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = _json_path(data, first["loc"])
+        if not where:
+            kind = "a JSON object" if model is RunRecord else "a JSON list of objects"
+            raise SpecError.at(Location(path), f"not a run file: the file is not {kind}") from None
+        said = first["msg"][:1].lower() + first["msg"][1:]
+        raise SpecError.at(Location(path), f"{where}: {said}") from None
+    return data
+
+
+def _json_path(data: Any, loc: tuple[Any, ...]) -> str:
+    """`data.class_names`, `3.loss`: the part of a pydantic error's location that is in the
+    file (pydantic adds the member type a union tried, e.g. `float`)."""
+    parts = []
+    for part in loc:
+        inside = isinstance(data, dict) and part in data
+        inside |= isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if not inside:
+            break
+        data = data[part]
+        parts.append(str(part))
+    return ".".join(parts)
 
 
 def spec_hash(files: list[str]) -> str:
@@ -104,14 +178,14 @@ def load_resume(run_dir: str, digest: str) -> tuple[dict[str, Any], list[dict[st
                 Location(run_dir), f"cannot resume: no {name} here",
                 "--resume takes a directory an earlier `archc train` wrote",
             )  # fmt: skip
-    run = read_json(os.path.join(run_dir, RUN))
+    run = read_run(os.path.join(run_dir, RUN))
     if run.get("spec", {}).get("sha256") != digest:
         raise SpecError.at(
             Location(run_dir), "cannot resume: the spec (or a file it extends) changed since "
             "this run began", f"the run was trained from {run.get('spec', {}).get('path')}",
         )  # fmt: skip
     history_path = os.path.join(run_dir, HISTORY)
-    history = read_json(history_path) if os.path.isfile(history_path) else []
+    history = read_history(history_path) if os.path.isfile(history_path) else []
     return run, history
 
 
