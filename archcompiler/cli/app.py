@@ -102,7 +102,10 @@ def reports_errors(f: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
-        except Exception as e:  # an internal error: say so plainly, keep the trace for debugging
+        except Exception as e:
+            if isinstance(e, MemoryError) or type(e).__name__ == "ResourceExhaustedError":
+                _out_of_memory(e)  # a failure of the world, not our bug
+            # an internal error: say so plainly, keep the trace for debugging
             if os.environ.get("ARCHC_DEBUG"):
                 raise
             click.echo(
@@ -113,6 +116,16 @@ def reports_errors(f: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(2)
 
     return run
+
+
+def _out_of_memory(e: Exception) -> None:
+    said = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+    click.echo(
+        f"archc: error: out of memory ({said})\n"
+        "  note: need less with a smaller --batch-size, a smaller input size, or --no-cache",
+        err=True,
+    )
+    sys.exit(1)
 
 
 def echo_report(lines: Iterable[str]) -> None:

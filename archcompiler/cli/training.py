@@ -34,6 +34,15 @@ def _reads_a_trained_model(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)  # fmt: skip
 
 
+def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    from ..train.memory import parse_size
+
+    try:
+        return None if value is None else parse_size(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 def _command_line() -> list[str]:
     """The running command as an `archc …` line: its arguments and the options that differ
     from their defaults (what run.json records to repeat a run)."""
@@ -136,6 +145,11 @@ def _command_line() -> list[str]:
 )
 @click.option("--tensorboard", is_flag=True, help="Write TensorBoard logs to RUN_DIR/logs.")
 @click.option("--no-cache", is_flag=True, help="Decode images every epoch instead of once.")
+@click.option(
+    "--max-memory", metavar="SIZE", default=None, callback=_size,
+    help="Refuse a run whose estimated memory passes SIZE (8G, 512M; 0: no check) "
+    "[default: the memory this machine has available].",
+)  # fmt: skip
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=1337, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="One line per epoch, no progress bars.")
 @reports_errors
@@ -144,7 +158,7 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
           augment: bool, preprocess: str, sets: tuple[str, ...], limits: Limits,
           weights: str | None, cache_features: bool, resume: str | None,
           force: bool, strategy: str, mixed_precision: bool, tensorboard: bool,
-          no_cache: bool, seed: int, quiet: bool) -> None:  # fmt: skip
+          no_cache: bool, max_memory: int | None, seed: int, quiet: bool) -> None:  # fmt: skip
     """Train SPEC on an image folder; keep the best epoch in RUN_DIR/model.keras."""
     from ..train.options import TrainOptions
     from ..train.prepare import prepare
@@ -164,7 +178,7 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
         epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, augment=augment,
         preprocess=preprocess, seed=seed, strategy=strategy, mixed_precision=mixed_precision,
         tensorboard=tensorboard, cache=not no_cache, cache_features=cache_features,
-        weights=weights, verbose=2 if quiet else "auto",
+        weights=weights, verbose=2 if quiet else "auto", max_memory=max_memory,
     )  # fmt: skip
     run = prepare(
         spec, parse_sets(sets), data, val_dir, val_split, run_dir, resume=resume, force=force,

@@ -27,6 +27,7 @@ class TrainOptions:
     cache_features: bool = False
     weights: str | None = None
     verbose: str | int = "auto"
+    max_memory: int | None = None  # bytes; None: what the machine has available; 0: no check
 
     @property
     def learning_rate(self) -> float:

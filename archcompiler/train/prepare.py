@@ -15,7 +15,7 @@ from ..compile import Limits, compile_file
 from ..errors import Location, SpecError
 from ..graph import Graph
 from ..model_files import check_weights_file
-from . import rundir
+from . import memory, rundir
 from .data import COLOR_MODES, DataPlan, check_same_classes, plan_data
 from .head import Classifier
 from .options import Run, TrainOptions
@@ -98,6 +98,12 @@ def prepare(
     graph, classifier = compile_for_data(spec, sets, plan.class_names, plan.train.path, limits)
     check_options(graph, options, spec)
     boundary = head_boundary(graph) if options.cache_features else None
+    if options.max_memory != 0:
+        images = plan.train.images + (plan.val.images if plan.val else 0)
+        needs = memory.training_needs(graph, options.batch_size, options.optimizer, images,
+                                      options.cache, boundary)  # fmt: skip
+        where = graph.nodes[graph.inputs[0]].source or Location(spec)
+        memory.check_fits(needs, options.max_memory, where, options.batch_size)
     digest = rundir.spec_hash(graph.files)
     if resume is not None:
         run_dir = resume
