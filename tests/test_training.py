@@ -193,6 +193,43 @@ def test_undecodable_images_are_skipped_and_counted(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_class_with_no_decodable_image_is_an_error_at_its_folder(tmp_path: Path) -> None:
+    """A class folder of zero-byte files used to train with a warning only; now it is refused,
+    and the skipped images of the other class are still only counted."""
+    data = write_digits(tmp_path / "d", classes=[0, 1])
+    (data / "2").mkdir()
+    for i in range(5):
+        (data / "2" / f"{i}.png").write_bytes(b"")
+    run_dir = tmp_path / "run"
+    code, _, err = run_cli("train", LENET, "--data", data, "-o", run_dir, "--epochs", 1, "-q")
+    assert code == 1, err
+    assert err.startswith(f"{data / '2'}: error: no image in class folder '2' could be decoded")
+    assert "Traceback" not in err and not run_dir.exists()
+
+
+@pytest.mark.slow
+def test_skipped_images_that_decode_are_not_called_undecodable(tmp_path: Path) -> None:
+    """When the decode pass drops images that do decode (the resize or the cache ran out of
+    memory), "could not be decoded" would be false: it is an error saying what happened."""
+    from archcompiler.train.pipeline import Decoded, check_decoded
+
+    data = write_digits(tmp_path / "d", classes=[0, 1])
+    paths = tuple(str(p) for p in sorted(data.rglob("*.png")))
+    lost = Decoded(None, len(paths) - 2, 2, (len(paths) // 2 - 2, len(paths) // 2), paths)
+    with pytest.raises(SpecError, match="2 image\\(s\\) decode but could not be resized"):
+        check_decoded(str(data), ("0", "1"), lost)
+    (data / "0" / "broken.png").write_bytes(b"not a png")
+    really = Decoded(
+        None,
+        len(paths),
+        1,
+        (len(paths) // 2, len(paths) // 2),
+        (*paths, str(data / "0" / "broken.png")),
+    )
+    check_decoded(str(data), ("0", "1"), really)  # one skipped, and it does not decode: fine
+
+
+@pytest.mark.slow
 def test_a_binary_head_with_classes_from_folders_and_force(tmp_path: Path) -> None:
     """One sigmoid unit on two classes trains with binary cross-entropy; --force replaces a
     run but keeps the user's own files."""

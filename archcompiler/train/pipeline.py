@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,17 +39,69 @@ class Decoded:
     images: tf.data.Dataset
     count: int
     skipped: int
+    per_class: tuple[int, ...] = ()  # images decoded, by class
+    paths: tuple[str, ...] = ()  # every image file the folder listed
 
 
-def _decoded(ds: tf.data.Dataset, cache: bool) -> Decoded:
-    total = len(ds.file_paths)
+def _decoded(ds: tf.data.Dataset, cache: bool, classes: int) -> Decoded:
+    paths = tuple(ds.file_paths)
     ds = ds.ignore_errors()
     if cache:
         ds = ds.cache()
-    count = int(ds.reduce(np.int64(0), lambda n, _: n + 1))
+    per_class = tuple(int(n) for n in ds.reduce(tf.zeros([classes], tf.int64),
+                                                _count_by_label(classes)).numpy())  # fmt: skip
+    count = sum(per_class)
     # skipping made the size unknown to tf.data; telling it keeps Keras's progress bar exact
     ds = ds.apply(tf.data.experimental.assert_cardinality(count))
-    return Decoded(ds, count, total - count)
+    return Decoded(ds, count, len(paths) - count, per_class, paths)
+
+
+def _count_by_label(classes: int) -> Callable[[Any, Any], Any]:
+    """Adds one to a class's count per element, whatever the label mode (an index, one-hot
+    vector, or binary 0/1)."""
+
+    def add(counts: Any, element: Any) -> Any:
+        label = element[1]
+        if label.shape.rank == 0:
+            index = tf.cast(label, tf.int64)
+        elif label.shape[-1] == 1:  # binary
+            index = tf.cast(tf.reshape(label, []) > 0.5, tf.int64)
+        else:
+            index = tf.argmax(label, output_type=tf.int64)
+        return counts + tf.one_hot(index, classes, dtype=tf.int64)
+
+    return add
+
+
+def _decodes(path: str) -> bool:
+    try:
+        tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+    except (tf.errors.OpError, ValueError):
+        return False
+    return True
+
+
+def check_decoded(folder: str, class_names: Sequence[str], *parts: Decoded) -> None:
+    """Every class has an image that decoded (else: an error at its folder), and images that
+    were skipped really do not decode — else the decode pass failed for another reason (the
+    resize or the cache ran out of memory) and saying "could not be decoded" would be false."""
+    per_class = [sum(p.per_class[i] for p in parts) for i in range(len(class_names))]
+    for name, n in zip(class_names, per_class, strict=True):
+        if n == 0:
+            raise SpecError.at(
+                Location(os.path.join(folder, name)),
+                f"no image in class folder '{name}' could be decoded",
+                "its files are empty, broken or not images: fix them or remove the folder",
+            )  # fmt: skip
+    skipped = sum(p.skipped for p in parts)
+    if skipped:
+        broken = sum(not _decodes(path) for p in parts for path in p.paths)
+        if broken < skipped:
+            raise SpecError.at(
+                Location(folder), f"{skipped - broken:,} image(s) decode but could not be "
+                "resized or cached: most likely out of memory",
+                "try a smaller input size or --no-cache",
+            )  # fmt: skip
 
 
 def read_folders(
@@ -64,7 +117,9 @@ def read_folders(
     cache: bool = True,
     shuffle: bool = True,
 ) -> tuple[Decoded, Decoded | None]:
-    """The training images and the validation images (a folder, a split, or none)."""
+    """The training images and the validation images (a folder, a split, or none); every
+    class must have an image that decodes (check_decoded)."""
+    n = len(class_names)
     common = {
         "labels": "inferred", "label_mode": label_mode, "class_names": list(class_names),
         "color_mode": COLOR_MODES[channels], "batch_size": None, "image_size": image_size,
@@ -75,12 +130,18 @@ def read_folders(
             train, val = keras.utils.image_dataset_from_directory(
                 train_dir, validation_split=val_split, subset="both", **common
             )
-        return _decoded(train, cache), _decoded(val, cache)
+        both = _decoded(train, cache, n), _decoded(val, cache, n)
+        check_decoded(train_dir, class_names, *both)  # a split may leave a class out of one
+        return both
     train = keras.utils.image_dataset_from_directory(train_dir, **common)
+    decoded = _decoded(train, cache, n)
+    check_decoded(train_dir, class_names, decoded)
     if val_dir is None:
-        return _decoded(train, cache), None
+        return decoded, None
     val = keras.utils.image_dataset_from_directory(val_dir, **{**common, "shuffle": False})
-    return _decoded(train, cache), _decoded(val, cache)
+    checked = _decoded(val, cache, n)
+    check_decoded(val_dir, class_names, checked)
+    return decoded, checked
 
 
 def preprocessor(mode: str) -> Callable[[Any], Any]:
