@@ -595,11 +595,15 @@ def test_expression_in_a_block_body_notes_where_the_block_is_used(tmp_path: Path
     assert f"in block 'b' (b) used at {tmp_path / 'f.yaml'}:{line}:{col}" in note
 
 
-def test_expression_in_from_is_refused(tmp_path: Path) -> None:
+def test_an_expression_in_from_names_a_node_or_is_a_located_error(tmp_path: Path) -> None:
     text = HEAD + "params: {src: stem}\nbackbone:\n  - relu: {name: stem}\n  - relu: {from: $src}\n"
-    d = error(tmp_path, text)
-    assert "`from` takes node names as written, not $expressions" in d.message
-    assert at(d) == pos(text, "$src")
+    assert build(tmp_path, text).nodes["relu"].inputs == ("stem",)
+    d = error(tmp_path, text, {"src": "nope"})
+    assert d.message.startswith("no node named 'nope' above") and at(d) == pos(text, "$src")
+    not_a_name = text.replace("$src", "$len(src) + 3")
+    d = error(tmp_path, not_a_name)
+    assert d.message == "`from` names a node; this expression gives 7"
+    assert at(d) == pos(not_a_name, "$len")
 
 
 # ----------------------------------------------------------------------- the walk: references

@@ -63,6 +63,38 @@ def test_a_stride_on_the_last_instance(tmp_path: Path) -> None:
     assert [g.nodes[f"c_{i}"].shape[0] for i in (1, 2, 3)] == [8, 8, 8]
 
 
+@settings(max_examples=30, deadline=None)
+@given(times=st.integers(1, 7), width=st.integers(2, 3))
+def test_each_instance_can_read_the_outputs_of_the_instances_before_it(
+    tmp_path_factory, times: int, width: int
+) -> None:
+    """`repeat: {inputs: K}`: instance k takes the outputs of instances k−1 … k−K, the node's
+    `from` standing in before the first (NASNet's cells read [x, p]); K = 1 is the usual chain."""
+    sources = ["a", "b", "c"][:width]
+    text = HEAD + (
+        "backbone:\n  - relu: {name: a}\n  - relu: {name: b}\n  - relu: {name: c}\n"
+        f"  - add: {{from: [{', '.join(sources)}], "
+        f"repeat: {{times: {times}, names: 's{{i}}', start: 0, inputs: {width}}}}}\n"
+    )
+    g = build(tmp_path_factory.mktemp("r"), text)
+    trail = list(sources)
+    for k in range(times):
+        assert g.nodes[f"s{k}"].inputs == tuple(trail[:width])
+        trail = [f"s{k}", *trail]
+
+
+def test_a_computed_from_names_the_last_instances(tmp_path: Path) -> None:
+    text = HEAD + (
+        "params: {n: 4}\nbackbone:\n"
+        "  - relu: {repeat: {times: $n, names: 'c{i}', start: 0}}\n"
+        "  - add: {from: [\"$'c' + str(n - 1)\", \"$'c' + str(n - 2)\"], name: both}\n"
+    )
+    assert build(tmp_path, text).nodes["both"].inputs == ("c3", "c2")
+    assert build(tmp_path, text, {"n": "3"}).nodes["both"].inputs == ("c2", "c1")
+    d = fails(tmp_path, text, {"n": "1"})
+    assert d.message.startswith("`from` names a node; this expression gives 'c-1'")
+
+
 def test_repeat_mistakes_are_located(tmp_path: Path) -> None:
     d = fails(tmp_path, HEAD + "backbone:\n  - relu: {repeat: {times: 2, nmes: 'x{i}'}}\n")
     assert "unknown key 'nmes' — did you mean 'names'?" in d.message
@@ -70,6 +102,8 @@ def test_repeat_mistakes_are_located(tmp_path: Path) -> None:
     assert "`{j}` in `names` is not `i`, `a` or a param" in d.message
     d = fails(tmp_path, HEAD + "backbone:\n  - relu: {repeat: {times: 2, names: 'x'}}\n")
     assert "name 'x' is already used" in d.message
+    d = fails(tmp_path, HEAD + "backbone:\n  - add: {repeat: {times: 2, inputs: 2}}\n")
+    assert d.message == "`inputs: 2` needs `from` with at least 2 nodes, for the first instance"
 
 
 # --- blocks read their inputs -------------------------------------------------------------------

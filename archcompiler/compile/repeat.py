@@ -26,6 +26,7 @@ class Repeat:
     times: int
     names: str | None = None
     start: int = 1
+    inputs: int = 1  # earlier outputs each instance takes (RepeatForm.inputs)
 
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -76,7 +77,7 @@ def repeat_of(raw: RawNode, env: dict, notes: tuple[str, ...]) -> Repeat | None:
         raise SpecError.at(
             raw.at("repeat"), f"repeat must be 1…{MAX_REPEAT:,}, got {brief(shown)}", *notes
         )
-    return Repeat(checked.times, checked.names, checked.start)  # type: ignore[arg-type]
+    return Repeat(checked.times, checked.names, checked.start, checked.inputs)  # type: ignore[arg-type]
 
 
 def instances_of(

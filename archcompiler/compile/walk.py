@@ -120,7 +120,7 @@ class Walk:
             self._leave_out(raw, local, scope, later, ctx)
             return
         repeat = repeat_of(raw, env, notes)
-        inputs = self._resolve_from(raw, scope, later, notes)
+        inputs = self._resolve_from(raw, scope, later, env, notes)
         if local:
             base = local if absolute else ctx.prefix + local
         else:
@@ -137,6 +137,11 @@ class Walk:
         instances = instances_of(raw, base, local, repeat, env, ctx)
         out = inputs[0] if inputs else None
         start = len(self.graph)
+        width = repeat.inputs if repeat else 1
+        if len(inputs) < width:
+            raise SpecError.at(raw.at("repeat"), f"`inputs: {width}` needs `from` with at least "
+                               f"{width} nodes, for the first instance", *notes)  # fmt: skip
+        trail = list(inputs)  # the outputs so far, newest first, after the node's `from`
         for i, (instance, key, instance_env, instance_ctx) in enumerate(instances):
             self.visits += i > 0  # the first instance is the visit counted above
             if self.visits > self.limits.max_visits:
@@ -147,7 +152,8 @@ class Walk:
             else:
                 out = expand.expand_block(self, raw, instance, inputs, instance_env,
                                           instance_ctx, i)  # fmt: skip
-            inputs = [out]
+            trail.insert(0, out)
+            inputs = trail[:width]
             if i == 0 and len(instances) > 1:
                 check_growth(self.limits, len(self.graph) - start, len(self.graph),
                              len(instances), raw.at("repeat"), notes)  # fmt: skip
@@ -184,18 +190,23 @@ class Walk:
             self.names.skipped.add(ctx.prefix + local)
 
     def _resolve_from(
-        self, raw: RawNode, scope: Scope, later: Later, notes: tuple[str, ...]
+        self, raw: RawNode, scope: Scope, later: Later, env: dict, notes: tuple[str, ...]
     ) -> list[str]:
         if raw.source is None:
             if scope.prev is None:
                 raise SpecError.at(raw.at(key=True), "this node has no input; say `from: NAME`")
             return [scope.prev]
         refs = raw.source if isinstance(raw.source, list) else [raw.source]
-        return [
-            self._lookup(ref, raw, ("from", j) if isinstance(raw.source, list) else ("from",),
-                         scope, later, notes)
-            for j, ref in enumerate(refs)
-        ]  # fmt: skip
+        found = []
+        for j, ref in enumerate(refs):
+            path = ("from", j) if isinstance(raw.source, list) else ("from",)
+            if expr.is_expr(ref):  # `from: "$'a' + str(n - 1)"`: a name worked out
+                ref = evaluate(ref, env, raw.doc, raw.arg_path(*path), notes)
+                if not isinstance(ref, str) or not valid_name(ref):
+                    raise SpecError.at(raw.at(*path), f"`from` names a node; this expression "
+                                       f"gives {brief(ref)}", *notes)  # fmt: skip
+            found.append(self._lookup(ref, raw, path, scope, later, notes))
+        return found
 
     def _lookup(
         self, ref: str, raw: RawNode, path: tuple, scope: Scope, later: Later,

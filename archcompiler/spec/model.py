@@ -96,6 +96,12 @@ class RepeatForm(Strict):
     start: Annotated[int, Field(strict=True, ge=0, le=MAX_REPEAT)] | Expression = Field(
         1, description="the number of the first instance"
     )
+    inputs: Annotated[int, Field(strict=True, ge=1, le=16)] = Field(
+        1,
+        description="how many earlier outputs each instance takes: instance k reads those of "
+        "instances k−1, k−2, … (before the first: the node's `from`, in order), as a NASNet "
+        "cell reads the cell above and that cell's input",
+    )
 
 
 class BlockDef(Strict):

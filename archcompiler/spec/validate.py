@@ -310,10 +310,6 @@ def _check_structural(node: RawNode) -> list[Diagnostic]:
         items = source if isinstance(source, list) else [source]
         if not items or not all(isinstance(s, str) for s in items):
             out.append(Diagnostic(node.at("from"), "`from` is a node name or a list of names"))
-        elif any(expr.is_expr(s) for s in items):
-            out.append(
-                Diagnostic(node.at("from"), "`from` takes node names as written, not $expressions")
-            )
     if node.when is not None and not expr.is_expr(node.when) and not isinstance(node.when, bool):
         out.append(Diagnostic(node.at("when"), "`when` is true, false or a $expression"))
     if isinstance(repeat, dict):
