@@ -81,9 +81,9 @@ def test_generated_block_trees_never_walk_past_the_bound(tmp_path_factory, tree,
 
 
 def test_the_bound_scales_with_max_nodes(tmp_path) -> None:
-    """`--max-nodes N` allows 5·N visits: a spec refused under one bound compiles under a
-    higher one, and the default is 5 × the default node bound."""
-    assert Limits().max_visits == VISITS_PER_NODE * Limits().max_nodes == 100_000
+    """`--max-nodes N` allows 2·N visits: a spec refused under one bound compiles under a
+    higher one, and the default is 2 × the default node bound."""
+    assert Limits().max_visits == VISITS_PER_NODE * Limits().max_nodes == 40_000
     lines = ["archspec: 1", "name: t", "input: {shape: [4, 4, 2]}",
              "blocks:", "  empty: {body: [{relu: {when: false}}]}",
              "backbone:", "  - empty: {repeat: 100}", "  - empty: {repeat: 100}",
@@ -91,10 +91,10 @@ def test_the_bound_scales_with_max_nodes(tmp_path) -> None:
     text = "\n".join(lines)
     path = write(tmp_path, text + "\n")  # 3 uses × 100 instances × 2 visits (instance, relu)
     try:
-        compile_file(path, limits=limits_for(10**9, 100))
+        compile_file(path, limits=limits_for(10**9, 250))
         raise AssertionError("600 visits passed a bound of 500")
     except SpecError as e:
         assert "visits more than 500 nodes" in e.diagnostics[0].message
         assert e.diagnostics[0].location.line == 9  # the third use: its instances cross it
-    graph = compile_file(path, limits=limits_for(10**9, 200))
+    graph = compile_file(path, limits=limits_for(10**9, 400))
     assert len(graph) == 2  # the input and the relu: nothing else was placed

@@ -50,7 +50,7 @@ def spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(with_limits)  # fmt: skip
     f = click.option(
         "--max-nodes", type=click.IntRange(1), default=Limits.max_nodes, show_default=True,
-        help="Refuse specs that expand to more primitive ops than this (or walk more than 5× as "
+        help="Refuse specs that expand to more primitive ops than this (or walk more than 2× as "
         "many nodes and block instances, placed or not).",
     )(f)  # fmt: skip
     f = click.option(

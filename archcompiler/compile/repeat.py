@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
@@ -82,14 +83,15 @@ def repeat_of(raw: RawNode, env: dict, notes: tuple[str, ...]) -> Repeat | None:
 
 def instances_of(
     raw: RawNode, base: str, local: str | None, repeat: Repeat | None, env: dict, ctx: Context
-) -> list[tuple[str, str | None, dict, Context]]:
-    """(name, name in the node list, env, context) of each instance: one without `repeat`;
-    with it, NAME_block{i} / NAME_{i} or the `names` pattern, each seeing `repeat`."""
+) -> Iterator[tuple[str, str | None, dict, Context]]:
+    """(name, name in the node list, env, context) of each instance, one at a time (so that a
+    walk stopped by a bound has not made the rest): one without `repeat`; with it,
+    NAME_block{i} / NAME_{i} or the `names` pattern, each seeing `repeat`."""
     if repeat is None:
-        return [(base, None, env, ctx)]
+        yield (base, None, env, ctx)
+        return
     group = (*ctx.block, base)
     suffix = "_" if raw.op in OPS else "_block"
-    out = []
     for k in range(repeat.times):
         number = repeat.start + k
         if repeat.names is None:
@@ -99,5 +101,4 @@ def instances_of(
             name = key[1:] if key.startswith("/") else ctx.prefix + key
             key = key.lstrip("/")
         seen = {**env, "repeat": Record("repeat", index=k, count=repeat.times)}
-        out.append((name, key, seen, replace(ctx, block=group, group=base)))
-    return out
+        yield (name, key, seen, replace(ctx, block=group, group=base))

@@ -135,6 +135,7 @@ class Walk:
             kind = f"{raw.op} ×{repeat.times}"
             self.graph.blocks[group] = BlockInstance(group, kind, raw.at(key=True))
         instances = instances_of(raw, base, local, repeat, env, ctx)
+        count = repeat.times if repeat else 1
         out = inputs[0] if inputs else None
         start = len(self.graph)
         width = repeat.inputs if repeat else 1
@@ -154,9 +155,9 @@ class Walk:
                                           instance_ctx, i)  # fmt: skip
             trail.insert(0, out)
             inputs = trail[:width]
-            if i == 0 and len(instances) > 1:
+            if i == 0 and count > 1:
                 check_growth(self.limits, len(self.graph) - start, len(self.graph),
-                             len(instances), raw.at("repeat"), notes)  # fmt: skip
+                             count, raw.at("repeat"), notes)  # fmt: skip
             if key:
                 scope.names[key] = out
         if repeat is not None:
