@@ -44,23 +44,25 @@ STRUCTURAL_KEYS = (
     StructuralKey(
         "from", "source",
         "input node name or list of names; default: the node above",
-        "The input: one node name or a list of names (default: the node above). Only nodes "
-        "above may be named; `input` is the model's (in a block: the block's) input.",
+        "The input: one node name or a list of names (default: the node above); a "
+        "$expression may give a name. Only nodes above may be named; `input` is the model's "
+        "(in a block: the block's) input.",
         {
             "anyOf": [
-                {"type": "string", "pattern": "^[^$]"},
-                {"type": "array", "items": {"type": "string", "pattern": "^[^$]"}, "minItems": 1},
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
             ]
         },
     ),
     StructuralKey(
         "repeat", "repeat",
         "place it n times, each feeding the next (blocks: NAME_block1 … N); or "
-        "{times, names, start}",
+        "{times, names, start, inputs}",
         f"Place the node n times (1–{MAX_REPEAT:,}), each feeding the next: blocks give "
         "NAME_block1 … NAME_blockN, ops NAME_1 … NAME_N; `{times: n, names: 'block_{i}', "
-        "start: 1}` names the instances by a pattern. Arguments may read `repeat.index` (from 0) "
-        "and `repeat.count`.",
+        "start: 1}` names the instances by a pattern; `inputs: 2` gives each instance the "
+        "outputs of the two before it. Arguments may read `repeat.index` (from 0) and "
+        "`repeat.count`.",
         {
             "anyOf": [
                 {"type": "integer", "minimum": 1, "maximum": MAX_REPEAT},
@@ -72,6 +74,7 @@ STRUCTURAL_KEYS = (
                                              "maximum": MAX_REPEAT}, EXPRESSION_REF]},
                         "names": {"type": "string"},
                         "start": {"anyOf": [{"type": "integer", "minimum": 0}, EXPRESSION_REF]},
+                        "inputs": {"type": "integer", "minimum": 1, "maximum": 16},
                     },
                     "required": ["times"],
                     "additionalProperties": False,

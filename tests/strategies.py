@@ -418,6 +418,20 @@ def _perturb(draw: st.DrawFn, shape: Shape, keep: int | None = None) -> Shape:
 
 
 @st.composite
+def layer_scale_case(draw: st.DrawFn) -> Case:
+    """γ per channel: `projection_dim` is the input's last axis, or in one case of eight
+    another size (an error, which Keras's LayerScale refuses too — except where either is 1,
+    which its product broadcasts, so those cases take 2 or more)."""
+    shape = draw(any_rank())
+    channels = shape[-1]
+    if draw(st.integers(0, 7)) == 0:
+        shape = (*shape[:-1], max(2, shape[-1]))
+        channels = draw(st.integers(2, 9).filter(lambda c: c != shape[-1]))
+    init = draw(optional(st.sampled_from([1e-6, 1e-5, 0.0, 0.5, 1.0, -2.0])))
+    return {"projection_dim": channels, **args_of(init_values=init)}, [shape]
+
+
+@st.composite
 def concat_case(draw: st.DrawFn) -> Case:
     shape = draw(any_rank())
     r = len(shape)
@@ -468,6 +482,7 @@ OP_STRATEGIES: dict[str, st.SearchStrategy[Case]] = {
     "maximum": merge_case(),
     "minimum": merge_case(),
     "concat": concat_case(),
+    "layer_scale": layer_scale_case(),
 }
 
 
@@ -513,6 +528,21 @@ def _preact_bottleneck_case(draw: st.DrawFn) -> BlockCase:
     )
     h, w, c = draw(hwc())
     return args, (h, w, 4 * args["filters"] if args.get("conv_shortcut") is False else c)
+
+
+@st.composite
+def _xception_block_case(draw: st.DrawFn) -> BlockCase:
+    """The middle flow adds its input back, so it has `filters` channels."""
+    args = draw(
+        st.builds(
+            args_of,
+            filters=st.integers(1, 8),
+            flow=optional(st.sampled_from(["entry", "middle", "exit"])),
+            relu_first=optional(st.booleans()),
+        )
+    )
+    h, w, c = draw(hwc())
+    return args, (h, w, args["filters"] if args.get("flow") == "middle" else c)
 
 
 BLOCK_STRATEGIES: dict[str, st.SearchStrategy[BlockCase]] = {
@@ -632,6 +662,103 @@ BLOCK_STRATEGIES: dict[str, st.SearchStrategy[BlockCase]] = {
         hwc(lo=2),
     ),
     "preact_bottleneck": _preact_bottleneck_case(),
+    "convnext_block": st.tuples(
+        st.builds(
+            args_of,
+            drop_path_rate=optional(st.sampled_from([0.0, 0.1, 0.5])),
+            layer_scale=optional(st.sampled_from([1e-6, 0.5, None])),  # null: no LayerScale
+        ),
+        hwc(),
+    ),
+    "xception_block": _xception_block_case(),
+    "conv2d_bn": st.tuples(
+        st.builds(
+            args_of,
+            filters=st.integers(1, 8),
+            kernel=sizes(1, 3),
+            strides=optional(sizes(1, 2)),
+            padding=optional(st.sampled_from(["same", "valid"])),
+        ),
+        hwc(lo=8),  # two `valid` 3×3, the first strided
+    ),
+    "inception_v3_a": st.tuples(
+        st.builds(args_of, pool_filters=st.integers(1, 8), c1x1=optional(st.integers(1, 8))),
+        hwc(),
+    ),
+    "inception_v3_b": st.tuples(
+        st.builds(
+            args_of,
+            k=optional(st.integers(1, 8)),
+            l=optional(st.integers(1, 8)),
+            m=optional(st.integers(1, 8)),
+            n=optional(st.integers(1, 8)),
+        ),
+        hwc(lo=7),  # two 3×3/2 valid reductions
+    ),
+    "inception_v3_c": st.tuples(st.builds(dict, c7=st.integers(1, 8)), hwc()),
+    "inception_v3_d": st.tuples(st.just({}), hwc(lo=7)),
+    "inception_v3_e": st.tuples(st.just({}), hwc()),
+    "inception_resnet": st.tuples(
+        st.builds(
+            args_of,
+            block_type=st.sampled_from(["block35", "block17", "block8"]),
+            scale=st.sampled_from([0.1, 0.17, 0.2, 1.0]),
+            activation=optional(st.sampled_from(["relu", None])),
+        ),
+        hwc(),
+    ),
+    "inception_resnet_reduction_b": st.tuples(st.just({}), hwc(lo=7)),
+    # alone (no `p`), a normal cell adds its input unadjusted, as Keras's: C = filters
+    "nasnet_normal": st.integers(1, 6).flatmap(
+        lambda f: st.tuples(
+            st.builds(args_of, filters=st.just(f), block_id=optional(st.integers(0, 20))),
+            st.tuples(SIDE, SIDE).map(lambda hw: (hw[0], hw[1], f)),
+        )
+    ),
+    "nasnet_reduction": st.tuples(
+        st.builds(args_of, filters=st.integers(1, 6), block_id=optional(st.integers(0, 20))),
+        hwc(lo=3),
+    ),
+    "mobilenet_v3": st.tuples(
+        st.builds(
+            args_of,
+            filters=st.integers(1, 40),
+            alpha=optional(st.sampled_from([0.75, 1.0, 1.3])),
+            expansion=optional(st.sampled_from([1, 2.3, 4.5, 6])),
+            kernel=optional(st.sampled_from([3, 5])),
+            strides=optional(st.sampled_from([1, 2])),
+            se=optional(st.sampled_from([0.0, 0.25])),
+            activation=optional(st.sampled_from(["relu", "hard_swish"])),
+        ),
+        hwc(lo=3),
+    ),
+    "mbconv": st.tuples(
+        st.builds(
+            args_of,
+            filters=st.integers(1, 16),
+            kernel=optional(st.sampled_from([2, 3, 5, [3, 5]])),
+            strides=optional(st.sampled_from([1, 2])),
+            expansion=optional(st.integers(1, 6)),
+            se_ratio=optional(st.sampled_from([0.0, 0.25, 1.0])),
+            drop_rate=optional(st.sampled_from([0.0, 0.2])),
+            activation=optional(st.sampled_from(["swish", "relu"])),
+            version=optional(st.sampled_from([1, 2])),
+            momentum=optional(st.sampled_from([0.9, 0.99])),
+        ),
+        hwc(lo=2),
+    ),
+    "fused_mbconv": st.tuples(
+        st.builds(
+            args_of,
+            filters=st.integers(1, 16),
+            kernel=optional(st.sampled_from([1, 3, 5, [3, 5]])),
+            strides=optional(st.sampled_from([1, 2])),
+            expansion=optional(st.integers(1, 6)),
+            se_ratio=optional(st.sampled_from([0.0, 0.25])),
+            drop_rate=optional(st.sampled_from([0.0, 0.2])),
+        ),
+        hwc(lo=2),
+    ),
 }
 
 

@@ -14,7 +14,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "archcompiler"
 
 # Floors, lowest first: a module may import from its own floor and the floors below it only.
 FLOORS = [
-    {"errors", "limits", "strict", "grammar", "registry", "atomic", "zoo", "model_files"},  # the ground floor
+    # the ground floor
+    {"errors", "limits", "strict", "grammar", "registry", "atomic", "zoo", "model_files"},
     {"ops"},  # primitive ops: arguments, shape rule, cost
     {"blocks", "graph"},  # built-in blocks (through the Builder protocol); the IR
     {"spec"},  # reading and checking spec files: loader, expressions, models, validation

@@ -258,6 +258,20 @@ def mutants(draw, text: str) -> Mutant:
 ELSEWHERE_ABOVE = ("missing required key", "a spec needs", "needs parameter", "invalid YAML")
 
 
+def _encloses(text: str, line: int, changed: int) -> bool:
+    """Line `line` starts what line `changed` continues: every line between them is indented
+    deeper (a node's flow mapping, a folded `>-` value, over several lines)."""
+    lines = text.splitlines()
+    if not line < changed <= len(lines) + 1:
+        return False
+
+    def indent(s: str) -> int:
+        return len(s) - len(s.lstrip(" -"))
+
+    top = indent(lines[line - 1])
+    return all(indent(s) > top for s in lines[line : changed - 1] if s.strip())
+
+
 def check_mutant(work: Path, seed: str, mutant: Mutant) -> None:
     path = work / f"mutant_{seed}"
     path.write_text(mutant.text)
@@ -285,6 +299,8 @@ def check_mutant(work: Path, seed: str, mutant: Mutant) -> None:
     lowest = mutant.line - 1 if mutant.kind == "delete_line" else mutant.line
     if any(f"{path}:{mutant.line}:" in note for note in first.notes):
         return  # a bad argument of a user block: reported in the body, with a note at the use
+    if _encloses(mutant.text, first.location.line, mutant.line):
+        return  # reported at the node (or key) written over several lines that holds the change
     if first.location.line < lowest:
         # a required key deleted (or a block parameter made required): reported at the mapping or
         # the use that encloses it; a YAML error at the token after the deletion

@@ -300,6 +300,12 @@ CASES: dict[str, list[tuple[Args, Shapes]]] = {
         ({}, [(4, 4, 3)]),  # a single input
         ({}, [(3,), (5,)]),
     ],
+    "layer_scale": [
+        ({"projection_dim": 96}, [(56, 56, 96)]),  # ConvNeXt-T's stage 1, γ = 1e-6
+        ({"projection_dim": 3, "init_values": 0.5}, [(3,)]),
+        ({"projection_dim": 4, "init_values": 0.0}, [(2, 5, 3, 4)]),
+        ({"projection_dim": 8}, [(16, 9, 8)]),  # not square: Keras's EinsumDense with `...` errs
+    ],
 }
 
 # The Keras layer class of each op; checked against the Keras backend's table too.
@@ -314,7 +320,7 @@ KERAS_CLASS = {
     "zero_pad": "ZeroPadding2D", "crop": "Cropping2D", "flatten": "Flatten",
     "reshape": "Reshape", "upsample": "UpSampling2D", "rescaling": "Rescaling", "add": "Add",
     "subtract": "Subtract", "multiply": "Multiply", "average": "Average", "maximum": "Maximum",
-    "minimum": "Minimum", "concat": "Concatenate",
+    "minimum": "Minimum", "concat": "Concatenate", "layer_scale": "EinsumDense",
 }  # fmt: skip
 # Our argument names that Keras spells differently.
 RENAME = {"kernel": "kernel_size", "pool": "pool_size"}
@@ -342,6 +348,15 @@ def to_keras(keras: Any, kind: str, args: Args) -> Any:
     kwargs.update(FIXED.get(kind, {}))
     if kind == "avg_pool":  # Keras 3 has no default here; we keep MaxPooling2D's (2, 2) for both
         kwargs.setdefault("pool_size", (2, 2))
+    if kind == "layer_scale":  # the reference is keras.applications' own LayerScale
+        from keras.src.applications.convnext import LayerScale
+
+        class Traced(LayerScale):  # its shape by tracing its call (it has no shape rule)
+            def compute_output_shape(self, input_shape: Any) -> Any:
+                probe = LayerScale(self.init_values, self.projection_dim)
+                return probe(keras.KerasTensor(input_shape)).shape
+
+        return Traced(args.get("init_values", 1e-6), args["projection_dim"])
     return getattr(keras.layers, KERAS_CLASS[kind])(**kwargs)
 
 
@@ -505,6 +520,7 @@ def test_macs_by_hand(args: tuple[str, Args], shape: tuple[int, ...], macs: int)
         ("add", {}, [(4, 4, 3), (4, 4, 5)], "needs equal shapes, got 4×4×3 and 4×4×5"),
         ("add", {}, [(4, 4, 3), (3,)], "needs equal shapes"),
         ("multiply", {}, [(4, 4, 3), (2, 4, 3)], "got 4×4×3 and 2×4×3"),
+        ("layer_scale", {"projection_dim": 5}, [(4, 4, 3)], "projection_dim 5 must be the"),
         ("subtract", {}, [(8,), (9,)], "got 8 and 9"),
         ("reshape", {"target_shape": [5, 5]}, [(4, 4)], "cannot turn 4×4 (16 values) into 5×5"),
         ("reshape", {"target_shape": [5, -1]}, [(4, 4)], "cannot fit 4×4 (16 values) into"),
@@ -577,6 +593,7 @@ def test_shape_errors(kind: str, args: Args, shapes: Shapes, message: str) -> No
         ("normalization", {"axis": 0}, [(4, 4, 3)]),
         ("normalization", {"mean": [0.5, 0.5], "variance": [1.0, 1.0]}, [(4, 4, 3)]),
         ("normalization", {"mean": [0.5, 0.5, 0.5]}, [(4, 4, 3)]),
+        ("layer_scale", {"projection_dim": 5}, [(4, 4, 3)]),
     ],
 )  # fmt: skip
 def test_keras_refuses_what_we_refuse(keras: Any, kind: str, args: Args, shapes: Shapes) -> None:
@@ -684,6 +701,10 @@ def test_errors_name_where_shapes_come_from() -> None:
         ("dropout", {"rate": 0.5, "noise_shape": [None, 1.0]}),
         ("dropout", {"rate": 0.5, "noise_shape": [None]}),
         ("dropout", {"rate": 0.5, "noise_shape": "batch"}),
+        ("layer_scale", {}),  # projection_dim missing
+        ("layer_scale", {"projection_dim": 0}),
+        ("layer_scale", {"projection_dim": 4, "init_values": "1e-6"}),
+        ("layer_scale", {"projection_dim": 4, "init_values": float("nan")}),
         ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": "glorot_unifrom"}),
         ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": "GlorotUniform"}),
         ("conv", {"filters": 8, "kernel": 3, "kernel_initializer": "identity"}),  # 2-D only

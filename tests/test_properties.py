@@ -92,7 +92,8 @@ def test_every_block_has_a_strategy() -> None:
 
 def _keras_refuses(keras: Any, kind: str, args: dict[str, Any], shapes: list) -> bool:
     """Keras refuses the layer (an error, a size ≤ 0 somewhere, or another output shape while
-    training)."""
+    training), or infers another output shape than it computes, so that a model built on it
+    would fail at the next layer."""
     batched = _batched(kind, shapes)
     try:
         out = to_keras(keras, kind, args).compute_output_shape(batched)
@@ -104,7 +105,7 @@ def _keras_refuses(keras: Any, kind: str, args: dict[str, Any], shapes: list) ->
         xs = [np.zeros((1, *s), "float32") for s in shapes]
         x = xs if OPS[kind].arity != (1, 1) else xs[0]
         y = to_keras(keras, kind, args)(x)
-        if any(d <= 0 for d in y.shape):
+        if any(d <= 0 for d in y.shape) or tuple(out)[1:] != tuple(y.shape)[1:]:
             return True
         # some layers fail only while training (Dropout's noise_shape), or grow their output
         return tuple(to_keras(keras, kind, args)(x, training=True).shape) != tuple(y.shape)
@@ -182,6 +183,8 @@ def test_block_matches_keras(keras: Any, kind: str, data: st.DataObject) -> None
     repeat = data.draw(st.sampled_from([None, 1, 2]), label="repeat")
     if repeat and kind in ("transition", "vgg_stage") and min(shape[:2]) < 4:
         repeat = None  # each instance halves H×W
+    if kind.startswith("nasnet_"):  # cells chain with `repeat: {inputs: 2}` (test_parity_nasnet)
+        repeat = None
     graph = compile_text(tiny_spec(kind, args, shape, repeat))
     assert_summary_matches_keras(keras, graph)
 

@@ -26,7 +26,7 @@ from .keras_layers import EMITTERS
 def make_layer(node: Node, dtype: str | None = None) -> keras.layers.Layer:
     """The Keras layer for one primitive node, named as the node."""
     class_name, emit = EMITTERS[node.op]
-    cls, kwargs = getattr(layers, class_name), emit(node.args)
+    cls, kwargs = getattr(layers, class_name), emit(node.args, node.shape)
     if dtype is not None:
         kwargs["dtype"] = dtype
     layer = cls(name=node.name, **kwargs)
@@ -61,17 +61,70 @@ def build_model(graph: Graph, dtype_policy: str | None = None) -> keras.Model:
 def load_weights(model: keras.Model, path: str) -> str:
     """Load a weights file: Keras 3 `.weights.h5`, a legacy `.h5` (as keras.applications ships
     them) matched by layer name, or a saved `.keras` model matched by layer name. Returns what
-    was loaded, for the report."""
+    was loaded, for the report.
+
+    Where Keras nests models (ConvNeXt's Sequential stem and downsampling layers), our models
+    hold their layers flat, named as Keras names them: a legacy `.h5` keeps such a model's
+    weights in one group named after it, each weight named `…/LAYER/WEIGHT`, and those go to
+    our layer LAYER (`_load_nested_groups`); a `.keras` model's nested layers match by name
+    too. A `.weights.h5` stores no names, only the structure, so one of a nested model does
+    not fit a flat one: Keras refuses it."""
     if path.endswith(".keras"):
         copied, total = copy_weights_by_name(model, path)
         if not copied:
             raise ValueError("no layer here has a layer of the same name and weight shapes there")
         return f"{copied} of {total} layers with weights, by name"
     if path.endswith(".weights.h5"):
-        model.load_weights(path)
+        try:
+            model.load_weights(path)
+        except ValueError as e:  # Keras's message first, then what would load
+            first = str(e).strip().splitlines()[0] if str(e).strip() else "it does not fit"
+            raise ValueError(
+                f"{first} — a .weights.h5 loads by structure only into a model of the same "
+                "layers and nesting; a legacy .h5 or a .keras file loads by name"
+            ) from e
         return "all layers"
     model.load_weights(path, by_name=True)
-    return "layers by name"
+    nested = _load_nested_groups(model, path)
+    return f"layers by name, {nested} of them from nested models" if nested else "layers by name"
+
+
+def _load_nested_groups(model: keras.Model, path: str) -> int:
+    """Assign the weights of a legacy `.h5`'s groups that name no layer of `model` (a nested
+    model's) to the layers of `model` their weight names name (`STEM/LAYER/kernel`, Keras 2's
+    `LAYER/kernel:0`), in the file's order; returns how many layers got weights. Keras's own
+    by-name loading has loaded the other groups already."""
+    import h5py
+    from keras.src.legacy.saving.legacy_h5_format import (
+        load_attributes_from_hdf5_group,
+        load_subset_weights_from_hdf5_group,
+    )
+
+    layers = {layer.name: layer for layer in model.layers}
+    found: dict[str, list[Any]] = {}
+    with h5py.File(path, "r") as f:
+        root = f.get("model_weights", f)  # a whole saved model's file keeps them there
+        for group in load_attributes_from_hdf5_group(root, "layer_names"):
+            if group in layers:
+                continue
+            names = load_attributes_from_hdf5_group(root[group], "weight_names")
+            values = load_subset_weights_from_hdf5_group(root[group])
+            for name, value in zip(names, values, strict=True):
+                parts = name.split("/")
+                if len(parts) > 1 and parts[-2] in layers:
+                    found.setdefault(parts[-2], []).append(value)
+    for name, values in found.items():
+        layer = layers[name]
+        weights = layer.trainable_weights + layer.non_trainable_weights  # the legacy order
+        shapes = [tuple(w.shape) for w in weights]
+        if shapes != [v.shape for v in values]:
+            raise ValueError(
+                f"layer {name} has weights of shapes {shapes}; the file has "
+                f"{[v.shape for v in values]}"
+            )
+        for weight, value in zip(weights, values, strict=True):
+            weight.assign(value)
+    return len(found)
 
 
 def save_model(model: keras.Model, path: str) -> None:
@@ -103,9 +156,10 @@ def split_at(model: keras.Model, graph: Graph, boundary: str) -> tuple[keras.Mod
 
 def copy_weights_by_name(model: keras.Model, source_path: str) -> tuple[int, int]:
     """Copy weights from a saved `.keras` model into the layers of `model` with the same name
-    and weight shapes (an earlier run's backbone, say); returns (layers copied, with weights)."""
+    and weight shapes (an earlier run's backbone, say; the layers of models nested in it count
+    by their own names); returns (layers copied, with weights)."""
     source = keras.saving.load_model(source_path, compile=False)
-    by_name = {layer.name: layer for layer in source.layers}
+    by_name = {layer.name: layer for layer in _flat_layers(source)}
     copied = total = 0
     for layer in model.layers:
         if not layer.weights:
@@ -117,3 +171,11 @@ def copy_weights_by_name(model: keras.Model, source_path: str) -> tuple[int, int
         layer.set_weights(other.get_weights())
         copied += 1
     return copied, total
+
+
+def _flat_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers of `model`, each nested model's own layers in its place."""
+    out: list[keras.layers.Layer] = []
+    for layer in model.layers:
+        out += _flat_layers(layer) if isinstance(layer, keras.Model) else [layer]
+    return out

@@ -9,15 +9,22 @@ from . import (  # noqa: F401
     basic,
     bottleneck,
     branches,
+    convnext,
     dense_block,
     depthwise_sep,
     fire,
     inception,
+    inception_resnet,
+    inception_v3,
     inverted_residual,
+    mbconv,
+    mobilenet_v3,
+    nasnet,
     preact_bottleneck,
     se,
     transition,
     vgg_stage,
+    xception,
 )  # fmt: skip
 from .base import BLOCKS, Block, register_block
 

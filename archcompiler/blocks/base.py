@@ -49,5 +49,12 @@ class Block(Strict):
         return (cls.__doc__ or "").strip().splitlines()[0]
 
 
+def correct_pad(shape: Shape, kernel: int | tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    """keras.applications' `imagenet_utils.correct_pad`: the zero padding before a strided
+    `valid` convolution — k//2 after, one less before on an even size."""
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    return ((kh // 2 - 1 + shape[0] % 2, kh // 2), (kw // 2 - 1 + shape[1] % 2, kw // 2))
+
+
 BLOCKS: Registry[type[Block]] = Registry("block")
 register_block = BLOCKS.register

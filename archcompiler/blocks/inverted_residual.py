@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from ..ops.base import BnEpsilon, Filters, Strides, int_in
-from .base import Block, Builder, register_block
+from .base import Block, Builder, correct_pad, register_block
 
 
 def make_divisible(v: float, divisor: int = 8) -> int:
@@ -61,8 +61,8 @@ class InvertedResidual(Block):
             x = b.add("bn", x, "expand_BN", **bn)
             x = b.add("relu6", x, "expand_relu")
         strided = self.strides != (1, 1)
-        if strided:  # keras.applications' correct_pad for a 3×3 kernel
-            x = b.add("zero_pad", x, "pad", padding=((height % 2, 1), (width % 2, 1)))
+        if strided:  # keras.applications' correct_pad
+            x = b.add("zero_pad", x, "pad", padding=correct_pad((height, width), 3))
         x = b.add("depthwise_conv", x, "depthwise", kernel=3, strides=self.strides,
                   padding="valid" if strided else "same", use_bias=False)  # fmt: skip
         x = b.add("bn", x, "depthwise_BN", **bn)

@@ -3,31 +3,60 @@ scale the input by it. `squeeze_excite` places it inside other blocks too (bottl
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import Field
 
 from ..ops.base import ActivationName, int_in
 from .base import Block, Builder, register_block
 
+# An activation placed as layers of its own after a conv, returning the last one's node
+# (MobileNetV3's ReLU layer and hard sigmoid), where a name is fused into the conv.
+Place = Callable[[Builder, str], str]
+
+
+class SeNames(NamedTuple):
+    """The names squeeze_excite gives its layers after the prefix: EfficientNet's by default."""
+
+    squeeze: str = "squeeze"
+    reshape: str = "reshape"
+    reduce: str = "reduce"
+    expand: str = "expand"
+    excite: str = "excite"
+
+
+EFFICIENTNET_NAMES = SeNames()
+
 
 def squeeze_excite(
-    b: Builder, x: str, prefix: str, squeeze: int, activation: str = "relu",
-    gate: str = "sigmoid", reshape: bool = False,
+    b: Builder, x: str, prefix: str, squeeze: int, activation: str | Place = "relu",
+    gate: str | Place = "sigmoid", reshape: bool = False, kernel_initializer: Any = None,
+    names: SeNames = EFFICIENTNET_NAMES,
 ) -> str:  # fmt: skip
     """Place SE on `x` with `squeeze` channels in the bottleneck, named `PREFIX…` as
     keras.applications' EfficientNet names it: `squeeze` (global average pool), `reshape`
     (to 1×1×C, where the pool does not keep the axes), `reduce` and `expand` (1×1 convs with
-    biases), `excite` (the product). Returns the gated tensor's node."""
+    biases; `kernel_initializer`, where given, for both, as EfficientNet passes its own),
+    `excite` (the product); other `names` where a twin names them otherwise. `activation`
+    and `gate` are Keras names fused into the convs, or functions that place them after
+    the convs as layers of their own. Returns the gated tensor's node."""
     channels = b.shape(x)[-1]
-    s = b.add("global_avg_pool", x, f"{prefix}squeeze", keepdims=not reshape)
+    init = {} if kernel_initializer is None else {"kernel_initializer": kernel_initializer}
+    s = b.add("global_avg_pool", x, prefix + names.squeeze, keepdims=not reshape)
     if reshape:
-        s = b.add("reshape", s, f"{prefix}reshape", target_shape=[1, 1, channels])
-    s = b.add("conv", s, f"{prefix}reduce", filters=squeeze, kernel=1, padding="same",
-              activation=activation)  # fmt: skip
-    s = b.add("conv", s, f"{prefix}expand", filters=channels, kernel=1, padding="same",
-              activation=gate)  # fmt: skip
-    return b.add("multiply", [x, s], f"{prefix}excite")
+        s = b.add("reshape", s, prefix + names.reshape, target_shape=[1, 1, channels])
+    s = _conv(b, s, prefix + names.reduce, squeeze, activation, init)
+    s = _conv(b, s, prefix + names.expand, channels, gate, init)
+    return b.add("multiply", [x, s], prefix + names.excite)
+
+
+def _conv(b: Builder, x: str, name: str, filters: int, act: str | Place, init: dict) -> str:
+    """A 1×1 conv with a bias, its activation fused (a name) or placed after it (a function)."""
+    if isinstance(act, str):
+        return b.add("conv", x, name, filters=filters, kernel=1, padding="same", activation=act,
+                     **init)  # fmt: skip
+    return act(b, b.add("conv", x, name, filters=filters, kernel=1, padding="same", **init))
 
 
 def squeezed(channels: int, ratio: float) -> int:

@@ -1,6 +1,6 @@
 """Primitive ops. Every built-in op module is imported here, explicitly, to register it."""
 
-from . import activation, conv, dense, merge, norm, pool, reshape  # noqa: F401
+from . import activation, conv, dense, merge, norm, pool, reshape, scale  # noqa: F401
 from .base import Inferred, Op, Shape, ShapeError, fmt
 from .registry import OPS, register
 

@@ -28,6 +28,7 @@ _EXAMPLE_HINTS: dict[str, Any] = {
     "kernel": 3,
     "rate": 0.5,
     "scale": "$1 / 255",
+    "projection_dim": 8,  # the channels of the examples' 32×32×8 input
     "target_shape": [-1, 8],
     "branches": [
         [{"conv": {"filters": 16, "kernel": 1}}],
