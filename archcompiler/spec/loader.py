@@ -61,10 +61,19 @@ class Doc:
     values: dict[Path, Mark] = field(default_factory=dict)
     quoted: set[Path] = field(default_factory=set)
     _lines: list[str] | None = field(default=None, repr=False, compare=False)
+    _found: dict[tuple[Path, bool], Location] = field(default_factory=dict, repr=False,
+                                                      compare=False)  # fmt: skip
 
     def location(self, path: Path, *, key: bool = False) -> Location:
-        """Where `path` is written; falls back to the nearest enclosing value that has a mark."""
+        """Where `path` is written; falls back to the nearest enclosing value that has a mark.
+        Remembered: every primitive a block places asks for its block's location."""
         path = tuple(path)
+        found = self._found.get((path, key))
+        if found is None:
+            found = self._found[(path, key)] = self._locate(path, key)
+        return found
+
+    def _locate(self, path: Path, key: bool) -> Location:
         table = self.keys if key else self.values
         while path:
             mark = table.get(path) or self.values.get(path) or self.keys.get(path)
