@@ -79,7 +79,8 @@ def test_special_files_are_refused_before_they_are_opened(tmp_path, special) -> 
     target = tmp_path / "base.yaml"
     os.mkfifo(target) if special == "fifo" else target.mkdir()  # a FIFO would block on open
     spec = write(tmp_path, "archspec: 1\nname: c\nextends: base.yaml\n")
-    refused(spec, "'base.yaml' is not a regular file")
+    err = refused(spec, "'base.yaml' is not a regular file")
+    assert err.startswith(f"{spec}:3:10:")  # at the `extends` that names it
 
 
 def test_a_nul_in_the_path_is_a_located_error(tmp_path) -> None:
@@ -98,8 +99,11 @@ def test_a_zoo_name_extends_the_zoo_from_any_folder(tmp_path) -> None:
 
 
 def test_zoo_specs_extend_each_other_inside_the_zoo() -> None:
-    for path in sorted(ZOO_DIR.glob("*.yaml")):
-        compile_file(path)  # e.g. vgg16_transfer extends vgg16: the zoo is its own folder
+    """The zoo is its own folder: vgg16_transfer extends vgg16, each EfficientNet the family."""
+    chains = {path.stem: compile_file(path).files for path in sorted(ZOO_DIR.glob("*.yaml"))}
+    assert chains["vgg16_transfer"] == [str(ZOO_DIR / "vgg16.yaml"),
+                                        str(ZOO_DIR / "vgg16_transfer.yaml")]  # fmt: skip
+    assert sum(len(files) > 1 for files in chains.values()) >= 20
 
 
 SEGMENTS = st.sampled_from(["..", ".", "sub", "deep", "base.yaml", "link", "/etc", "/", "x"])

@@ -134,13 +134,6 @@ def echo_report(lines: Iterable[str]) -> None:
         click.echo(line, err=line.startswith("warning:"))
 
 
-def write_file(path: str, text: str) -> None:
-    """All or nothing; a failure of the file system is the user's to fix: a SpecError, exit 1."""
-    from ..atomic import write_atomically
-
-    write_atomically(path, text)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archcompiler")
 def main() -> None:

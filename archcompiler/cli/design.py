@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from ..atomic import write_atomically
 from ..backends import model_suffix
 from ..compile import Limits, compile_file
 from ..errors import Location, SpecError
@@ -23,7 +24,6 @@ from .app import (
     parse_sets,
     reports_errors,
     spec_options,
-    write_file,
 )  # fmt: skip
 
 
@@ -138,7 +138,7 @@ def schema(output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    write_file(output, text)
+    write_atomically(output, text)  # a SpecError at the file if the system refuses
     click.echo(f"Wrote {output}")
 
 
@@ -180,5 +180,5 @@ def docs(write_dir: str | None, check_dir: str | None) -> None:
     os.makedirs(write_dir, exist_ok=True)  # type: ignore[arg-type]
     for name, text in generated_docs().items():
         target = os.path.join(write_dir, name)  # type: ignore[arg-type]
-        write_file(target, text)
+        write_atomically(target, text)
         click.echo(f"wrote {target}")
