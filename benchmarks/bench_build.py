@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from archcompiler.backends.keras import build_model
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 NETWORKS = [("resnet50", "ResNet50"), ("densenet121", "DenseNet121"), ("mobilenet", "MobileNet")]

@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5, help="repetitions of each timing (best kept)")
     opts = ap.parse_args()
 
-    from archcompiler.compile import compile_file
+    from archcompiler.compiler import compile_file
     from archcompiler.render import graph as render
 
     dot = shutil.which("dot")

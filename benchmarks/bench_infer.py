@@ -1,7 +1,7 @@
 """How does `compile_file` (load + validate + expand + infer) scale with the number of nodes?
 
 Generates specs as YAML text in a temporary directory and times
-`archcompiler.compile.compile_file` in-process (one warm-up, then best of 3) with
+`archcompiler.compiler.compile_file` in-process (one warm-up, then best of 3) with
 `Limits(max_nodes=50_000)`:
 
 - "chain N": N primitive nodes (the input node included), all named explicitly: a stem conv
@@ -44,7 +44,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from archcompiler import compile as compile_mod
-from archcompiler.compile import Limits, compile_file
+from archcompiler.compiler import Limits, compile_file
 from archcompiler.errors import SpecError
 from archcompiler.spec import loader
 from archcompiler.spec.loader import load_file

@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from archcompiler.backends.keras import build_model
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from archcompiler.train import pipeline
 
 SPEC = Path(__file__).resolve().parent.parent / "specs" / "resnet50.yaml"

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from archcompiler.cli import main
-from archcompiler.compile import Limits, compile_file
+from archcompiler.compiler import Limits, compile_file
 from archcompiler.errors import Diagnostic, SpecError
 from archcompiler.graph import Graph
 

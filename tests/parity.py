@@ -22,7 +22,7 @@ def keras_twin(name: str, **kwargs):
 
 def our_model(spec: Path, sets: dict[str, str] | None = None):
     from archcompiler.backends.keras import build_model
-    from archcompiler.compile import compile_file
+    from archcompiler.compiler import compile_file
 
     graph = compile_file(spec, sets)
     return graph, build_model(graph)

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from tests.conftest import SPECS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

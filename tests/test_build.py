@@ -116,7 +116,7 @@ def test_weights_round_trip_both_formats(tmp_path) -> None:
     spec = write(tmp_path, SMALL, "again.yaml")
     for name in ("w.weights.h5", "legacy.h5"):
         from archcompiler.backends.keras import load_weights
-        from archcompiler.compile import compile_file
+        from archcompiler.compiler import compile_file
 
         model = build_model(compile_file(spec))
         load_weights(model, str(tmp_path / name))
@@ -151,7 +151,7 @@ def test_weights_of_the_keras_applications_twin_load_by_name(tmp_path) -> None:
     from keras.src.legacy.saving import legacy_h5_format
 
     from archcompiler.backends.keras import build_model, load_weights
-    from archcompiler.compile import compile_file
+    from archcompiler.compiler import compile_file
     from tests.parity import keras_twin
 
     twin = keras_twin("ResNet50")

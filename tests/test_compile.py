@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archcompiler.compile import Limits
+from archcompiler.compiler import Limits
 from tests.helpers import build, fails, write
 
 HEAD = """
@@ -240,7 +240,7 @@ freeze: [c1]
 def test_extends_cycle_is_refused(tmp_path) -> None:
     write(tmp_path, "archspec: 1\nname: a\nextends: b.yaml\n", "a.yaml")
     write(tmp_path, "archspec: 1\nname: b\nextends: a.yaml\n", "b.yaml")
-    from archcompiler.compile import compile_file
+    from archcompiler.compiler import compile_file
     from archcompiler.errors import SpecError
 
     with pytest.raises(SpecError) as info:

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archcompiler.compile import Limits, compile_file
-from archcompiler.compile.chain import resolve_extends
+from archcompiler.compiler import Limits, compile_file
+from archcompiler.compiler.chain import resolve_extends
 from archcompiler.errors import Location, SpecError
 from archcompiler.zoo import ZOO_DIR
 from tests.helpers import run_cli, write

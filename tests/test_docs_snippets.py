@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from archcompiler.errors import SpecError
 from archcompiler.spec.loader import load_text
 from archcompiler.spec.model import SpecFile

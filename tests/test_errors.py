@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archcompiler.compile import Limits, compile_file
+from archcompiler.compiler import Limits, compile_file
 from archcompiler.errors import Diagnostic, SpecError
 from archcompiler.graph import Graph
 from archcompiler.spec.loader import MAX_EXPANDED_NODES, MAX_FILE_BYTES

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from archcompiler.cli import main
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from archcompiler.errors import SpecError
 from archcompiler.graph import BlockInstance, Graph, Node
 from archcompiler.render import graph as render

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from tests.helpers import build, fails
 
 HEAD = "archspec: 1\nname: t\ninput: {shape: [16, 16, 8]}\n"

@@ -19,7 +19,7 @@ FLOORS = [
     {"ops"},  # primitive ops: arguments, shape rule, cost
     {"blocks", "graph"},  # built-in blocks (through the Builder protocol); the IR
     {"spec"},  # reading and checking spec files: loader, expressions, models, validation
-    {"compile"},  # the walk: spec files → Graph
+    {"compiler"},  # the walk: spec files → Graph
     {"summary", "render", "reference", "schema", "backends"},  # readers of the Graph
     {"build", "train"},  # commands that run a backend
     {"cli"},  # the command line: nothing imports it
@@ -99,7 +99,7 @@ def test_only_backends_and_training_import_tensorflow(name: str) -> None:
 def test_blocks_and_ops_do_not_import_the_walk() -> None:
     for name in MODULES:
         if name.startswith(("archcompiler.blocks", "archcompiler.ops")):
-            walk = sorted(m for m in ours(name) if m.startswith("archcompiler.compile"))
+            walk = sorted(m for m in ours(name) if m.startswith("archcompiler.compiler"))
             assert not walk, f"{name} imports {walk}"
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from archcompiler.train import memory
 from tests.helpers import run_cli, write
 from tests.test_model_files import archc_without_tensorflow

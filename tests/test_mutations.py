@@ -37,7 +37,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from archcompiler.errors import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent

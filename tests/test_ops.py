@@ -873,7 +873,7 @@ def test_initializers_reach_the_keras_layer(
     import yaml
 
     from archcompiler.backends.keras import build_model
-    from archcompiler.compile import compile_file
+    from archcompiler.compiler import compile_file
 
     spec = {"archspec": 1, "name": "t", "params": {"s": 2.0}, "input": {"shape": list(shape)},
             "backbone": [{kind: {**args, "name": "x"}}]}  # fmt: skip
@@ -947,7 +947,7 @@ def test_ops_that_stock_cpu_kernels_lack_still_run(tmp_path) -> None:
     )
     probe = (
         "import numpy as np\n"
-        "from archcompiler.compile import compile_file\n"
+        "from archcompiler.compiler import compile_file\n"
         "from archcompiler.backends.keras import build_model\n"
         f"model = build_model(compile_file({str(spec)!r}))\n"
         "print('SHAPE', model.predict(np.ones((1, 11, 13, 2), 'float32'), verbose=0).shape)\n"

@@ -15,7 +15,7 @@ from unittest import mock
 
 import pytest
 
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from tests.conftest import ROOT
 from tests.parity import (
     assert_parity,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from tests.conftest import ROOT
 from tests.parity import (
     assert_parity,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from tests.conftest import ROOT
 from tests.parity import assert_parity, assert_same_layers, keras_twin, our_model, twin_weight_files
 

@@ -24,7 +24,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from archcompiler.blocks import BLOCKS
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from archcompiler.errors import SpecError
 from archcompiler.graph import Graph
 from archcompiler.ops import OPS, Inferred, ShapeError

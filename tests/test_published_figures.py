@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from tests.conftest import ROOT
 
 

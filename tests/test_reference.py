@@ -13,7 +13,7 @@ from archcompiler import reference
 from archcompiler.backends.keras_layers import keras_layer
 from archcompiler.blocks import BLOCKS
 from archcompiler.cli import main
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from archcompiler.grammar import STRUCTURAL
 from archcompiler.ops import OPS
 from tests.conftest import ROOT, SPECS

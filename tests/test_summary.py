@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from archcompiler.summary import receptive_fields, render_markdown, render_table, rows
 from tests.conftest import ROOT
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from archcompiler.compile import Limits, compile_file
+from archcompiler.compiler import Limits, compile_file
 from archcompiler.errors import Location, SpecError
 from archcompiler.train.data import plan_data
 from archcompiler.train.head import Classifier

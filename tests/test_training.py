@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from archcompiler.errors import SpecError
 from archcompiler.train.head import Classifier
 from tests.conftest import ROOT

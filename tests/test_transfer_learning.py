@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from tests.conftest import ROOT
 from tests.digits import write_digits
 from tests.helpers import run_cli

@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from archcompiler.cli import main
-from archcompiler.compile import compile_file
+from archcompiler.compiler import compile_file
 from archcompiler.graph import Graph
 from archcompiler.ops.base import fmt
 from tests.conftest import ROOT

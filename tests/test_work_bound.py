@@ -13,7 +13,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archcompiler.compile import compile_file, walk
+from archcompiler.compiler import compile_file, walk
 from archcompiler.errors import SpecError
 from archcompiler.limits import VISITS_PER_NODE, Limits, limits_for
 from tests.helpers import write

@@ -1,7 +1,7 @@
 """The base of built-in blocks, their registry, and the contract they expand through.
 
 A block depends on the `Builder` protocol below, never on the walk that implements it
-(archcompiler.compile): it places primitive ops by name and asks the shapes of what it placed.
+(archcompiler.compiler): it places primitive ops by name and asks the shapes of what it placed.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..compile import Limits, compile_file
+from ..compiler import Limits, compile_file
 from ..errors import SpecError
 from ..graph import Graph
 from ..limits import limits_for

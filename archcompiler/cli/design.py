@@ -11,7 +11,7 @@ import click
 
 from ..atomic import write_atomically
 from ..backends import model_suffix
-from ..compile import Limits, compile_file
+from ..compiler import Limits, compile_file
 from ..errors import Location, SpecError
 from .app import (
     compile_spec,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..backends.keras_layers import keras_layer
-from ..compile import compile_file
+from ..compiler import compile_file
 from ..ops import OPS, fmt
 from ..summary import human
 from ..zoo import ZOO_DIR, zoo_specs

@@ -11,7 +11,7 @@ import datetime as dt
 import os
 from typing import Any
 
-from ..compile import Limits, compile_file
+from ..compiler import Limits, compile_file
 from ..errors import Location, SpecError
 from ..graph import Graph
 from ..model_files import check_weights_file

@@ -19,7 +19,7 @@ from .context import Context, Names, Scope
 
 
 class Placer(Protocol):
-    """What expanding a block needs of the walk (compile/walk.py implements it)."""
+    """What expanding a block needs of the walk (compiler/walk.py implements it)."""
 
     graph: Graph
     names: Names
