@@ -88,3 +88,31 @@ def check_image_files(paths: list[str]) -> None:
     """Images for `archc predict`: each a regular file (decoding is TensorFlow's, later)."""
     for path in paths:
         check_regular_file(path, "image")
+
+
+# the first bytes of files archcompiler reads that are not specs → (what it is, what to do)
+SIGNATURES = {
+    b"PK\x03\x04": (
+        "this is a Keras model file (a zip archive), not a spec",
+        "to inspect it: keras.saving.load_model(FILE).summary() in Python; to run it: "
+        "`archc evaluate FILE --data DIR` or `archc predict FILE IMAGE…`",
+    ),
+    HDF5_SIGNATURE: (
+        "this is an HDF5 (weights) file, not a spec",
+        "to load weights into a spec's model: `archc build SPEC --weights FILE` (or train)",
+    ),
+    b"\x89PNG": ("this is a PNG image, not a spec", "to classify it: `archc predict MODEL FILE`"),
+    b"\xff\xd8\xff": (
+        "this is a JPEG image, not a spec",
+        "to classify it: `archc predict MODEL FILE`",
+    ),
+}
+
+
+def not_a_spec(raw: bytes) -> tuple[str, str] | None:
+    """(message, note) when a file starting with `raw` is a model, weights or image file given
+    where a spec belongs; None otherwise."""
+    for signature, said in SIGNATURES.items():
+        if raw.startswith(signature):
+            return said
+    return None

@@ -113,3 +113,44 @@ def test_set_needs_key_equals_value() -> None:
 def test_no_head_summary() -> None:
     data = json.loads(run("summary", ALEXNET, "--no-head", "--format", "json")[1])
     assert data["outputs"] == {"flatten": [9216]}
+
+
+def test_every_command_has_examples_that_its_parser_takes() -> None:
+    import shlex
+
+    from archcompiler.cli import main
+    from archcompiler.cli.help import EXAMPLES
+
+    assert set(EXAMPLES) == set(main.commands)
+    for name, examples in EXAMPLES.items():
+        assert "Examples:" in (main.commands[name].epilog or "")
+        for example in examples:
+            words = shlex.split(example.split(" > ")[0])
+            assert words[:2] == ["archc", name], example
+            main.commands[name].make_context(name, words[2:])  # raises on an unknown option
+
+
+def test_the_command_list_shows_whole_descriptions() -> None:
+    from click.testing import CliRunner
+
+    from archcompiler.cli import main
+
+    out = CliRunner().invoke(main, ["--help"], terminal_width=100).output
+    flat = " ".join(out.split())
+    for name, cmd in main.commands.items():
+        first = " ".join((cmd.help or "").split("\n\n")[0].split())
+        assert first in flat, name
+    assert "…" not in out and "..." not in out.split("Commands:")[1]
+
+
+def test_shell_completion_as_the_readme_sets_it_up_completes_commands() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "_ARCHC_COMPLETE": "bash_complete", "COMP_WORDS": "archc su",
+           "COMP_CWORD": "1"}  # fmt: skip
+    code = "from archcompiler.cli import main; main(prog_name='archc')"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=60)  # fmt: skip
+    assert out.stdout.split() == ["plain,summary"], out

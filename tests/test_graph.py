@@ -66,9 +66,12 @@ def _unquote(token: str) -> str:
     return re.sub(r"\\(.)", r"\1", token[1:-1])
 
 
-def parse(dot: str) -> tuple[dict[str, tuple[tuple[str, ...], str]], dict[tuple[str, str], str]]:
+def parse(
+    dot: str, legend: bool = False
+) -> tuple[dict[str, tuple[tuple[str, ...], str]], dict[tuple[str, str], str]]:
     """Our DOT, read back: node id → (enclosing cluster ids, attributes) and, in order,
-    (src, dst) → attributes. Duplicate declarations fail the test."""
+    (src, dst) → attributes; those of the legend cluster only if `legend`, else those of
+    the model. Duplicate declarations fail the test."""
     nodes: dict[str, tuple[tuple[str, ...], str]] = {}
     edges: dict[tuple[str, str], str] = {}
     stack: list[str] = []
@@ -77,6 +80,8 @@ def parse(dot: str) -> tuple[dict[str, tuple[tuple[str, ...], str]], dict[tuple[
             stack.append(_unquote(m[1]))
         elif line.strip() == "}":
             stack.pop()
+        elif ("cluster_legend" in stack) != legend:
+            continue
         elif (m := _STATEMENT.match(line)) and not line.strip().startswith(("graph ", "node ")):
             if m[2]:
                 key = (_unquote(m[1]), _unquote(m[2]))
@@ -123,9 +128,11 @@ def test_full_depth_draws_every_node_in_nested_clusters(tiny: Graph) -> None:
 
 def test_node_labels_show_name_op_shape_and_params_of_weighted_layers(tiny: Graph) -> None:
     nodes, _ = parse(to_dot(tiny))
-    assert (
-        label(nodes["stage1_block1_conv"][1]) == "stage1_block1_conv\nconv · 16×16×32\n4,640 params"
-    )
+    conv = "stage1_block1_conv\nconv 3×3 /2 · 16×16×32\n4,640 params"
+    assert label(nodes["stage1_block1_conv"][1]) == conv
+    assert label(nodes["stem"][1]).splitlines()[1] == "conv 3×3 · 32×32×16"  # strides 1: unsaid
+    assert label(nodes["stage1_block1_shortcut"][1]).splitlines()[1] == "conv 1×1 /2 · 16×16×32"
+    assert label(nodes["predictions"][1]).splitlines()[1] == "dense softmax · 10"
     assert label(nodes["stage1_block1_relu"][1]) == "stage1_block1_relu\nrelu · 16×16×32"
     assert label(nodes["s2_b_out"][1]) == "s2_b_out\nactivation (relu) · 8×8×8"
     assert label(nodes["pool"][1]) == "pool\nglobal_avg_pool · 8"
@@ -384,13 +391,15 @@ def test_resnet50_svg_has_a_cluster_per_stage_and_per_block(tmp_path: Path) -> N
     for stage, count in ((2, 3), (3, 4), (4, 6), (5, 3)):
         expected.add(f"cluster_conv{stage}")
         expected |= {f"cluster_conv{stage}/conv{stage}_block{i}" for i in range(1, count + 1)}
-    assert cluster_titles(svg) == expected
+    assert cluster_titles(svg) == expected | {"cluster_legend"}
     by_title = {g.find(f"{SVG}title").text: g for g in groups(svg, "cluster")}
     assert texts(by_title["cluster_conv2/conv2_block1"]) == ["conv2_block1 (bottleneck)"]
     assert texts(by_title["cluster_conv3"]) == ["conv3 (bottleneck ×4)"]
     graph = compile_file(str(ROOT / "specs/resnet50.yaml"))
-    assert len(groups(svg, "node")) == len(graph)
-    assert len(groups(svg, "edge")) == sum(len(n.inputs) for n in graph)
+    legend = len(groups(svg, "legend"))  # two ends and the dashed edge between them
+    assert legend == 3
+    assert len(groups(svg, "node")) == len(graph) + 2
+    assert len(groups(svg, "edge")) == sum(len(n.inputs) for n in graph) + 1
     assert len(groups(svg, "skip")) == 12  # the identity shortcuts: 16 blocks, 4 project
     assert len(groups(svg, "input")) == len(groups(svg, "output")) == 1
 
@@ -428,3 +437,132 @@ def test_graphviz_reads_every_zoo_spec_folded(tmp_path: Path) -> None:
             ["dot", "-Tcanon"], input=text.encode(), capture_output=True, timeout=60, check=False
         )
         assert proc.returncode == 0 and not proc.stderr, (spec.name, proc.stderr)
+
+
+# ---- labels: kernel, strides, activation; frozen layers; legend; rankdir; PNG size ------------
+
+KERNELS = """
+archspec: 1
+name: kernels
+input: {shape: [32, 32, 3]}
+backbone:
+  - conv: {filters: 8, kernel: [1, 7], strides: [1, 2], padding: same, name: wide}
+  - conv: {filters: 8, kernel: 3, dilation_rate: 2, activation: relu, name: dilated}
+  - depthwise_conv: {kernel: 5, strides: 2, padding: same, name: dw}
+  - max_pool: {pool: 3, strides: 2, name: pool}
+  - avg_pool: {pool: 2, name: avg}
+  - activation: {activation: swish, name: act}
+freeze: [wide]
+head:
+  - flatten: {name: flat}
+  - dense: {units: 4, activation: softmax, name: out}
+"""
+
+
+def test_labels_say_kernel_strides_dilation_and_fused_activation(tmp_path: Path) -> None:
+    nodes, _ = parse(to_dot(build(tmp_path, KERNELS)))
+    ops = {name: label(attrs).splitlines()[1].split(" · ")[0] for name, (_, attrs) in nodes.items()}
+    assert ops == {  # read off the spec above by hand
+        "input": "input",
+        "wide": "conv 1×7 /1×2",
+        "dilated": "conv 3×3 d2 relu",
+        "dw": "depthwise_conv 5×5 /2",
+        "pool": "max_pool 3×3 /2",
+        "avg": "avg_pool 2×2 /2",  # a pool's strides default to its window, as in Keras
+        "act": "activation (swish)",
+        "flat": "flatten",
+        "out": "dense softmax",
+    }
+
+
+def test_resnet50_stem_reads_as_in_the_paper() -> None:
+    """He et al. 2015, Table 1: conv1 is 7×7, stride 2; then a 3×3 max pool, stride 2."""
+    nodes, _ = parse(to_dot(compile_file(str(ROOT / "specs/resnet50.yaml")), depth=0))
+    assert label(nodes["conv1_conv"][1]).splitlines()[1] == "conv 7×7 /2 · 112×112×64"
+    assert label(nodes["pool1_pool"][1]).splitlines()[1] == "max_pool 3×3 /2 · 56×56×64"
+
+
+def test_frozen_layers_are_marked(tmp_path: Path) -> None:
+    graph = compile_file(str(ROOT / "specs/vgg16_transfer.yaml"))  # freeze: backbone
+    nodes, _ = parse(to_dot(graph))
+    for node in graph:
+        frozen = node.section == "backbone" and node.weights > 0
+        assert ('class="frozen"' in nodes[node.name][1]) == frozen, node.name
+        assert label(nodes[node.name][1]).endswith(", frozen") == frozen, node.name
+    folded, _ = parse(to_dot(graph, depth=0))
+    assert 'class="block frozen"' in folded["block:block1"][1]
+    assert label(folded["block:block1"][1]).endswith("params, frozen")
+    partly = build(tmp_path, TINY + "freeze: [stage1_block1]\n")
+    folded, _ = parse(to_dot(partly, depth=0))
+    assert label(folded["block:stage1"][1]).endswith("params, partly frozen")
+    assert "frozen" not in folded["block:stage1"][1].replace("partly frozen", "")
+
+
+def test_the_legend_explains_what_the_picture_shows(tiny: Graph) -> None:
+    nodes, edges = parse(to_dot(tiny), legend=True)
+    assert set(nodes) == {"legend:skip_from", "legend:skip_to"}  # tiny has skips, no freeze
+    ((_, attrs),) = edges.items()
+    assert 'style="dashed"' in attrs and "skip connection" in label(attrs)
+    frozen, edges = parse(to_dot(compile_file(str(ROOT / "specs/vgg16_transfer.yaml"))), True)
+    assert list(frozen) == ["legend:frozen"] and not edges
+    assert "frozen" in label(frozen["legend:frozen"][1])
+    assert "cluster_legend" not in to_dot(compile_file(str(ROOT / "specs/lenet5.yaml")))
+
+
+def test_rankdir(tiny: Graph, tmp_path: Path) -> None:
+    assert 'rankdir="TB"' in to_dot(tiny).splitlines()[1]
+    assert 'rankdir="LR"' in to_dot(tiny, rankdir="LR").splitlines()[1]
+    with pytest.raises(ValueError, match="rankdir"):
+        to_dot(tiny, rankdir="BT")
+    spec = write_spec(tmp_path, TINY)
+    out = tmp_path / "x.dot"
+    result = CliRunner().invoke(main, ["graph", str(spec), "-o", str(out), "--rankdir", "LR"])
+    assert result.exit_code == 0 and 'rankdir="LR"' in out.read_text()
+    result = CliRunner().invoke(main, ["graph", str(spec), "-o", str(out), "--rankdir", "XY"])
+    assert result.exit_code == 2 and "--rankdir" in result.stderr
+
+
+def png_header_size(data: bytes) -> tuple[int, int]:
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["TB", "LR"])
+def test_the_png_size_estimate_is_graphvizs(tmp_path: Path, rankdir: str) -> None:
+    graph = compile_file(str(ROOT / "specs/lenet5.yaml"))
+    text = to_dot(graph, None, rankdir).encode()
+    w, h = render.png_size(shutil.which("dot"), text)
+    assert (w > h) == (rankdir == "LR")  # a chain lies along the rank direction
+    out = tmp_path / "lenet.png"
+    write(graph, out, None, rankdir)
+    assert png_header_size(out.read_bytes()) == (w, h)
+
+
+@needs_dot
+def test_a_png_too_large_for_graphviz_is_refused_with_advice(tmp_path: Path) -> None:
+    """DenseNet-201 unfolded is ~56,000 pixels tall: Graphviz would shrink it to a 212-pixel
+    wide sliver. The CLI refuses, at the output, and names a --depth that fits."""
+    spec, out = str(ROOT / "specs/densenet201.yaml"), tmp_path / "dn.png"
+    result = CliRunner().invoke(main, ["graph", spec, "-o", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    said = re.match(
+        rf"{re.escape(str(out))}: error: the PNG would be ([\d,]+)×([\d,]+) pixels, more than "
+        r"the 32,767 a side .*write \.svg, or fold blocks: --depth (\d) fits \(([\d,]+)×([\d,]+)",
+        result.stderr,
+    )
+    assert said, result.stderr
+    assert max(int(said[1].replace(",", "")), int(said[2].replace(",", ""))) > 32767
+    assert list(tmp_path.iterdir()) == []
+    result = CliRunner().invoke(main, ["graph", spec, "-o", str(out), "--depth", said[3]])
+    assert result.exit_code == 0
+    fits = (int(said[4].replace(",", "")), int(said[5].replace(",", "")))
+    assert png_header_size(out.read_bytes()) == fits  # drawn at full size, not shrunk
+
+
+@needs_dot
+def test_when_no_depth_fits_the_advice_is_general(tiny: Graph, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(render, "PNG_MAX_PX", 50)
+    with pytest.raises(RenderError, match=r"write \.svg, or fold blocks with --depth N$"):
+        write(tiny, tmp_path / "tiny.png")
+    write(tiny, tmp_path / "tiny.svg")  # SVG has no such limit

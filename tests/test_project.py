@@ -43,3 +43,18 @@ def test_no_file_names_a_machine_path() -> None:
         path = ROOT / name
         if path.suffix in {".py", ".md", ".yaml", ".toml", ".json", ""} and path.is_file():
             assert not pattern.search(path.read_text(errors="ignore")), name
+
+
+def test_the_wheel_lists_every_package_of_the_source() -> None:
+    """pyproject.toml lists the packages (the zoo is a mapped folder, which `find` cannot
+    combine with): a new subpackage left off would be missing from the wheel."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "archcompiler").rglob("__init__.py")
+    }
+    assert listed == found | {"archcompiler.zoo_specs"}

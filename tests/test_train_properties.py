@@ -4,7 +4,11 @@
   keras.utils.image_dataset_from_directory, for generated folder trees;
 - evaluate's accuracy, precision, recall, F1 and confusion matrix equal scikit-learn's, and its
   loss equals Keras's cross-entropy, for generated predictions;
-- an image read by `predict` is the same array that image_dataset_from_directory yields.
+- an image read by `predict` is the same array that image_dataset_from_directory yields;
+- --lr-schedule step and cosine give the rates of their formulas (He et al.'s steps, the cosine
+  of Loshchilov & Hutter), and a run split in two by --resume gets the same rates, and stops
+  at the same epoch, as Keras's own ReduceLROnPlateau and EarlyStopping in one uninterrupted
+  run.
 """
 
 from __future__ import annotations
@@ -157,3 +161,81 @@ def test_predict_reads_an_image_as_image_dataset_from_directory_does(
         ((keras_image, _),) = list(ds.as_numpy_iterator())
         ours = load_image(path, (out_h, out_w), channels)
     np.testing.assert_array_equal(ours, keras_image)
+
+
+# ---- schedules and early stopping: tiny Keras fits with scripted scores ---------------------
+
+SCORES = [0.5, 0.6, 0.6, 0.6, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7, 0.65, 0.7]  # the "val_accuracy"
+
+
+def _fit(callbacks: list, start: int, stop: int, model=None) -> tuple[object, list[dict]]:
+    """Fit a one-weight model for epochs [start, stop) with `callbacks` after one that sets
+    logs["val_accuracy"] to SCORES[epoch]; returns the model and each epoch's logs."""
+    import keras
+
+    class Scripted(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            logs["val_accuracy"] = SCORES[epoch]
+
+    class Logged(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            seen.append({"epoch": epoch + 1, **logs, "rate": rate})
+
+    seen: list[dict] = []
+    if model is None:
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    x = np.zeros((4, 1), "float32")
+    model.fit(x, x, epochs=stop, initial_epoch=start, batch_size=4, verbose=0,
+              callbacks=[Scripted(), *callbacks, Logged()])  # fmt: skip
+    return model, seen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("epochs", [1, 3, 10])
+def test_the_step_and_cosine_schedules_follow_their_formulas(epochs: int) -> None:
+    import math
+
+    from archcompiler.train.schedules import epoch_schedule
+
+    _, steps = _fit([epoch_schedule("step", 0.1, epochs)], 0, epochs)
+    # ÷10 after half the epochs, ÷100 after three quarters (He et al. 2016, §4.2)
+    expected = [0.1 * 0.1 ** ((e >= epochs / 2) + (e >= 3 * epochs / 4)) for e in range(epochs)]
+    np.testing.assert_allclose([h["learning_rate"] for h in steps], expected, rtol=1e-6)
+    _, cosine = _fit([epoch_schedule("cosine", 0.1, epochs)], 0, epochs)
+    expected = [0.05 * (1 + math.cos(math.pi * e / epochs)) for e in range(epochs)]
+    np.testing.assert_allclose([h["learning_rate"] for h in cosine], expected, rtol=1e-5)
+    # resumed, the cosine continues where it was
+    for k in sorted({1, epochs // 2, epochs - 1} - {0}):
+        model, first = _fit([epoch_schedule("cosine", 0.1, epochs)], 0, k)
+        _, rest = _fit([epoch_schedule("cosine", 0.1, epochs)], k, epochs, model)
+        assert [h["learning_rate"] for h in first + rest] == [h["learning_rate"] for h in cosine]
+
+
+@pytest.mark.slow
+def test_plateau_and_early_stopping_resume_as_if_never_stopped() -> None:
+    import keras
+
+    from archcompiler.train.schedules import EarlyStopping, Plateau
+
+    n = len(SCORES)
+    _, whole = _fit([keras.callbacks.ReduceLROnPlateau("val_accuracy", factor=0.1, patience=2,
+                                                       mode="max")], 0, n)  # fmt: skip
+    rates = [h["rate"] for h in whole]
+    assert len(set(rates)) > 2, rates  # it did reduce, more than once
+    for k in range(1, n, 2):
+        first_plateau = Plateau("val_accuracy", None)
+        model, first = _fit([first_plateau], 0, k)
+        _, rest = _fit([Plateau("val_accuracy", first_plateau.state())], k, n, model)
+        assert [h["rate"] for h in first + rest] == rates, k
+
+    for patience in (1, 2, 3):
+        _, whole = _fit([keras.callbacks.EarlyStopping("val_accuracy", patience=patience,
+                                                       mode="max")], 0, n)  # fmt: skip
+        assert len(whole) < n
+        for k in range(1, len(whole)):
+            _, first = _fit([EarlyStopping("val_accuracy", patience, [])], 0, k)
+            assert len(first) == k
+            _, rest = _fit([EarlyStopping("val_accuracy", patience, first)], k, n)
+            assert len(first) + len(rest) == len(whole), (patience, k)

@@ -2,16 +2,25 @@
 
 The headline: LeNet-5 (specs/lenet5.yaml, unchanged) trained through the CLI reaches ≥ 95 %
 validation accuracy; evaluate and predict agree with `model.predict`; resume, --force, binary
-heads, undecodable images, the mirrored strategy and augmentation work. The mistakes a user can
-make (data, head, run directory) are in test_train_mistakes.py.
+heads, undecodable images, the mirrored strategy and augmentation work; early stopping stops
+where Keras's rule says, Ctrl-C leaves a consistent run and the command that continues it (a
+cosine schedule included), curves mark the best epoch, and evaluations of two folders keep
+both. The mistakes a user can make (data, head, run directory) are in test_train_mistakes.py;
+the schedules' formulas and their resumption in test_train_properties.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import shlex
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +95,12 @@ def test_the_run_directory_holds_everything(lenet_run: Path, digits_dir: Path) -
     graph = compile_file(LENET)
     assert [layer.name for layer in model.layers] == [n.name for n in graph]
     assert model.count_params() == graph.total_params
+    # a constant rate is logged too; curves.png says which epoch it marks as the best
+    assert [e["learning_rate"] for e in history(lenet_run)] == pytest.approx([1e-3] * 8)
+    from PIL import Image
+
+    marked = Image.open(lenet_run / "curves.png").text["Description"]
+    assert marked == f"best: epoch {r['result']['best_epoch']}"
 
 
 @pytest.mark.slow
@@ -147,6 +162,198 @@ def test_resume_continues_from_the_last_epoch(lenet_run: Path, digits_dir: Path,
     # nothing more to do once the total is reached
     code, out, _ = run_cli("train", LENET, "--data", digits_dir, "--resume", run_dir, "--epochs", 9)
     assert code == 0 and "Nothing to do" in out
+
+
+@pytest.mark.slow
+def test_evaluations_of_two_folders_keep_both(lenet_run: Path, digits_dir: Path,
+                                              tmp_path: Path) -> None:  # fmt: skip
+    """The confusion matrix and the report are named after the data folder."""
+    holdout = tmp_path / "holdout"
+    for digit in range(10):
+        (holdout / str(digit)).mkdir(parents=True)
+        for png in sorted((digits_dir / str(digit)).glob("*.png"))[:5]:
+            shutil.copy(png, holdout / str(digit) / png.name)
+    model = lenet_run / "model.keras"
+    reports = {}
+    for folder in (digits_dir, holdout):
+        code, out, err = run_cli("evaluate", model, "--data", folder)
+        assert code == 0, err
+        png, report = (
+            lenet_run / f"confusion-{folder.name}.png",
+            lenet_run / f"evaluation-{folder.name}.json",
+        )
+        assert out.endswith(f"Wrote the confusion matrix to {png} and this report to {report}.\n")
+        reports[folder.name] = json.loads(report.read_text())
+    assert (lenet_run / "confusion-digits.png").read_bytes()[:4] == b"\x89PNG"
+    assert (lenet_run / "confusion-holdout.png").read_bytes()[:4] == b"\x89PNG"
+    assert reports["digits"]["images"] == 1797 and reports["holdout"]["images"] == 50
+    code, out, _ = run_cli("evaluate", model, "--data", holdout, "--format", "json")
+    assert json.loads(out)["confusion_matrix"] == reports["holdout"]["confusion_matrix"]
+
+
+@pytest.mark.slow
+def test_early_stopping_stops_where_keras_rule_says(digits_dir: Path, tmp_path: Path) -> None:
+    """--early-stopping 2: the run ends at the first epoch whose last two epochs did not beat
+    the best before them; run.json says so, and --resume has nothing left to do."""
+    run_dir = tmp_path / "run"
+    code, out, err = run_cli("train", LENET, "--data", digits_dir, "-o", run_dir,
+                             "--epochs", 40, "--early-stopping", 2, "-q")  # fmt: skip
+    assert code == 0, err
+    scores = [e["val_accuracy"] for e in history(run_dir)]
+    stop = next(k for k in range(3, 41) if max(scores[k - 2 : k]) <= max(scores[: k - 2]))
+    assert len(scores) == stop < 40, scores
+    result = record(run_dir)["result"]
+    assert result["stopped_early"] is True and result["stopped_at_epoch"] == stop
+    assert result["best_epoch"] == scores.index(max(scores)) + 1
+    assert f"Stopped early after epoch {stop} of 40: no val_accuracy improvement in 2" in out
+    assert record(run_dir)["training"]["early_stopping"] == 2
+    code, out, err = run_cli("train", LENET, "--data", digits_dir, "--resume", run_dir,
+                             "--epochs", 40, "--early-stopping", 2, "-q")  # fmt: skip
+    assert code == 0 and "Nothing to do: no val_accuracy improvement" in out, err
+    assert len(history(run_dir)) == stop
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_what_is_saved_and_how_to_continue(digits_dir: Path, tmp_path: Path) -> None:
+    """SIGINT mid-training: exit 130, the epoch saved and the --resume command on stderr, a run
+    directory that agrees with itself; that command continues the cosine schedule at the
+    epoch reached, as if never stopped."""
+    run_dir = tmp_path / "run"
+    epochs = 6
+    command = [sys.executable, "-m", "archcompiler.cli", "train", LENET, "--data",
+               str(digits_dir), "-o", str(run_dir), "--epochs", str(epochs),
+               "--lr-schedule", "cosine", "-q"]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (run_dir / "history.json").exists():  # the first epoch has ended
+            assert child.poll() is None and time.monotonic() < deadline, child.poll()
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    assert child.returncode == 130, err
+    done = len(history(run_dir))
+    assert 1 <= done < epochs
+    line = next(x for x in err.splitlines() if x.startswith("interrupted:"))
+    prefix = f"interrupted: epoch {done} of {epochs} is saved in {run_dir}; continue with: "
+    assert line.startswith(prefix), line
+    again = shlex.split(line[len(prefix) :])
+    assert again[:2] == ["archc", "train"] and again[-2:] == ["--resume", str(run_dir)]
+    assert "--output" not in again and "--lr-schedule" in again
+    assert "Traceback" not in err
+    r = record(run_dir)
+    assert r["result"]["epochs_done"] == done and r["result"]["best_epoch"] <= done
+    assert not [p for p in run_dir.iterdir() if p.name.startswith(".archc-")]
+
+    code, _, err = run_cli(*again[1:])
+    assert code == 0, err
+    h = history(run_dir)
+    assert [e["epoch"] for e in h] == list(range(1, epochs + 1))
+    assert record(run_dir)["resumed"][0]["from_epoch"] == done
+    cosine = [1e-3 * 0.5 * (1 + math.cos(math.pi * e / epochs)) for e in range(epochs)]
+    assert [e["learning_rate"] for e in h] == pytest.approx(cosine, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_a_ctrl_c_while_an_epoch_is_saved_waits_for_all_its_files(tmp_path: Path) -> None:
+    """The interrupt arrives inside the save of last.keras: every file of that epoch is still
+    written (one Ctrl-C does not leave last.keras ahead of history.json), then it is raised."""
+    from types import SimpleNamespace
+
+    from archcompiler.train.fit import RunRecorder
+
+    class Model:  # what the recorder uses of a Keras model
+        optimizer = SimpleNamespace(learning_rate=0.001)
+        stop_training = False
+        saves = 0
+
+        def save(self, path: str) -> None:
+            Model.saves += 1
+            if Model.saves == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+            Path(path).write_bytes(b"model")
+
+    graph = compile_file(LENET)
+    run = SimpleNamespace(history=[], run_dir=str(tmp_path), record={"result": {}}, graph=graph)
+    recorder = RunRecorder(run, Model(), "val_accuracy", 100)
+    recorder.set_model(Model())
+    recorder.on_epoch_begin(0)
+    with pytest.raises(KeyboardInterrupt):
+        recorder.on_epoch_end(0, {"loss": 1.0, "val_accuracy": 0.5})
+    assert Model.saves == 3  # last.keras twice (the interrupted one again), model.keras once
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "last.keras",
+        "model.keras",
+        "history.json",
+        "run.json",
+        "curves.png",
+    }
+    assert len(history(tmp_path)) == 1 and record(tmp_path)["result"]["epochs_done"] == 1
+
+
+# ---- fast: classes and heads, without TensorFlow ------------------------------------------------
+
+
+def test_curves_have_whole_epoch_ticks_and_mark_the_best_epoch(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from archcompiler.train.plots import curves_figure, write_curves
+
+    for epochs, best in ((2, 1), (3, 2), (7, 5), (40, 33)):
+        h = [{"epoch": e, "loss": 1 / e, "accuracy": 1 - 1 / (e + 1), "val_loss": 1.1 / e,
+              "val_accuracy": 0.9 - abs(e - best) / 100} for e in range(1, epochs + 1)]  # fmt: skip
+        fig = curves_figure(h, "t", best)
+        fig.canvas.draw()
+        for ax in fig.axes[:2]:
+            low, high = ax.get_xlim()
+            ticks = [t for t in ax.get_xticks() if low <= t <= high]
+            assert ticks and all(float(t).is_integer() for t in ticks), ticks
+            marks = [line for line in ax.get_lines() if line.get_label() == f"best: epoch {best}"]
+            assert len(marks) == 1 and set(marks[0].get_xdata()) == {best}
+            assert f"best: epoch {best}" in [t.get_text() for t in ax.get_legend().get_texts()]
+    write_curves(h, str(tmp_path / "c.png"), "t", 33)
+    assert Image.open(tmp_path / "c.png").text["Description"] == "best: epoch 33"
+
+
+def test_the_resume_command_drops_output_and_force() -> None:
+    from archcompiler.cli.training import resume_command
+
+    command = ["archc", "train", "s.yaml", "--data", "d", "--output", "r", "--epochs", "9",
+               "--force", "--early-stopping", "3", "--quiet"]  # fmt: skip
+    assert resume_command(command, "r") == [
+        "archc", "train", "s.yaml", "--data", "d", "--epochs", "9", "--early-stopping", "3",
+        "--quiet", "--resume", "r",
+    ]  # fmt: skip
+    assert resume_command(["archc", "train", "s", "--resume", "r"], "r") == [
+        "archc", "train", "s", "--resume", "r",
+    ]  # fmt: skip
+
+
+def test_force_removes_earlier_evaluations_but_not_the_users_files(tmp_path: Path) -> None:
+    from archcompiler.train import rundir
+
+    for name in ("model.keras", "confusion-val.png", "evaluation-val.json", "notes.txt",
+                 "confusion.png", "evaluation.json"):  # fmt: skip
+        (tmp_path / name).write_text("x")
+    rundir.prepare_new(str(tmp_path), force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evaluation.json", "notes.txt"]
+    assert rundir.evaluation_files("runs/m.keras", "data/my test/") == (
+        os.path.abspath("runs/confusion-my_test.png"),
+        os.path.abspath("runs/evaluation-my_test.json"),
+    )
+
+
+def test_schedule_options_are_checked_for_the_python_api_too() -> None:
+    from archcompiler.train.options import TrainOptions
+
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        TrainOptions(lr_schedule="linear")
+    with pytest.raises(ValueError, match="patience of 1 epoch or more"):
+        TrainOptions(early_stopping=0)
+    code, _, err = run_cli("train", LENET, "--data", ".", "--lr-schedule", "linear")
+    assert code == 2 and "'linear' is not one of 'cosine', 'step', 'plateau'" in err
 
 
 # ---- fast: classes and heads, without TensorFlow ------------------------------------------------

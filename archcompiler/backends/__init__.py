@@ -43,6 +43,11 @@ class Backend(Protocol):
         """Write `model` to `path` (the caller makes the write all-or-nothing)."""
         ...
 
+    def caveats(self, graph: Graph) -> list[str]:
+        """Warnings ("warning: …" report lines) where the framework the backend runs on
+        computes `graph` otherwise than its reference (Keras: TensorFlow)."""
+        ...
+
 
 def get_backend(name: str = "keras") -> Backend:
     """The backend module called `name`, imported now (for Keras: TensorFlow with it)."""

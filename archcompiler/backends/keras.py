@@ -11,16 +11,14 @@ parameter count are the spec's. Only core layers (no Lambda, no custom classes):
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ log off the terminal
-
-import keras
-from keras import layers
 
 from ..graph import Graph, Node
 from .keras_layers import EMITTERS
+from .quiet import import_keras
+
+keras = import_keras()  # without the framework's start-up lines on the terminal (quiet.py)
+layers = keras.layers
 
 
 def make_layer(node: Node, dtype: str | None = None) -> keras.layers.Layer:
@@ -179,3 +177,42 @@ def _flat_layers(model: keras.Model) -> list[keras.layers.Layer]:
     for layer in model.layers:
         out += _flat_layers(layer) if isinstance(layer, keras.Model) else [layer]
     return out
+
+
+def caveats(graph: Graph) -> list[str]:
+    """Warnings (report lines) where the framework Keras runs on computes `graph` otherwise than
+    TensorFlow: on PyTorch, Keras 3.15 averages a 'same'-padded pool whose padding is uneven
+    over copies of the edge values instead of over the input alone (fixed in Keras's main,
+    keras-team/keras#23233; probed, so a fixed Keras gives no warning)."""
+    if keras.backend.backend() != "torch" or not _pads_average_pools_by_copying():
+        return []
+    uneven = [node.name for node in graph if node.op == "avg_pool" and _uneven(graph, node)]
+    if not uneven:
+        return []
+    shown = ", ".join(uneven[:5]) + (f" and {len(uneven) - 5} more" if len(uneven) > 5 else "")
+    return [
+        f"warning: on PyTorch, Keras {keras.__version__} averages 'same'-padded pools with uneven "
+        f"padding over copied edge values, unlike TensorFlow and JAX: {shown} will predict "
+        "otherwise at their bottom and right edges"
+    ]
+
+
+def _pads_average_pools_by_copying() -> bool:
+    """Whether this Keras averages [10, 20] in a window of 3, stride 2, 'same', as 16.7 (the
+    edge copied) rather than 15 (TensorFlow's: the padding left out)."""
+    x = keras.ops.convert_to_tensor([[[[10.0], [20.0]]]])  # batch, 1 × 2, one channel
+    y = keras.ops.average_pool(x, (1, 3), (1, 2), padding="same")
+    return abs(float(keras.ops.convert_to_numpy(y).ravel()[0]) - 15.0) > 1e-3
+
+
+def _uneven(graph: Graph, node: Node) -> bool:
+    """Whether 'same' padding pads `node` (a pool) by an odd total on some axis."""
+    if node.args.padding != "same":
+        return False
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    pool, strides = pair(node.args.pool), pair(node.args.strides or node.args.pool)
+    size = graph.nodes[node.inputs[0]].shape[:2]
+    pads = (
+        max((-(-n // s) - 1) * s + k - n, 0) for n, k, s in zip(size, pool, strides, strict=True)
+    )
+    return any(p % 2 for p in pads)

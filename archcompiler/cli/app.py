@@ -15,6 +15,7 @@ from ..compiler import Limits, compile_file
 from ..errors import SpecError
 from ..graph import Graph
 from ..limits import limits_for
+from .help import ArchcGroup
 
 
 def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
@@ -134,7 +135,13 @@ def echo_report(lines: Iterable[str]) -> None:
         click.echo(line, err=line.startswith("warning:"))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ArchcGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archcompiler")
-def main() -> None:
+@click.option(
+    "-v", "--verbose", is_flag=True,
+    help="Let TensorFlow's (or JAX's, PyTorch's) own log lines through to stderr.",
+)  # fmt: skip
+def main(verbose: bool) -> None:
     """archcompiler: YAML architecture specs in, shape-checked Keras models out."""
+    if verbose:  # read by backends/quiet.py when the framework is imported
+        os.environ["ARCHC_VERBOSE"] = "1"

@@ -6,14 +6,17 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shlex
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from ..backends.quiet import import_keras
 from ..limits import Limits
 from ..model_files import check_image_files, check_model_file
-from ..train.data import PREPROCESS
+from ..train.data import PREPROCESS, scan_folder
 from .app import (
     echo_report,
     format_option,
@@ -132,6 +135,16 @@ def _command_line() -> list[str]:
 )
 @click.option("--force", is_flag=True, help="Replace the run in an existing run directory.")
 @click.option(
+    "--early-stopping", metavar="N", type=click.IntRange(1), default=None,
+    help="Stop when the monitored accuracy (validation, else training) has not improved "
+    "in N epochs.",
+)  # fmt: skip
+@click.option(
+    "--lr-schedule", type=click.Choice(["cosine", "step", "plateau"]), default=None,
+    help="cosine: decay to 0 over --epochs; step: ÷10 at 1/2 and 3/4 of --epochs; plateau: "
+    "÷10 after 2 epochs without improvement [default: a constant rate].",
+)  # fmt: skip
+@click.option(
     "--strategy",
     type=click.Choice(["default", "mirrored"]),
     default="default",
@@ -157,7 +170,8 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
           lr: float | None, optimizer: str, val_split: float | None, val_dir: str | None,
           augment: bool, preprocess: str, sets: tuple[str, ...], limits: Limits,
           weights: str | None, cache_features: bool, resume: str | None,
-          force: bool, strategy: str, mixed_precision: bool, tensorboard: bool,
+          force: bool, early_stopping: int | None, lr_schedule: str | None, strategy: str,
+          mixed_precision: bool, tensorboard: bool,
           no_cache: bool, max_memory: int | None, seed: int, quiet: bool) -> None:  # fmt: skip
     """Train SPEC on an image folder; keep the best epoch in RUN_DIR/model.keras."""
     from ..train.options import TrainOptions
@@ -179,10 +193,12 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
         preprocess=preprocess, seed=seed, strategy=strategy, mixed_precision=mixed_precision,
         tensorboard=tensorboard, cache=not no_cache, cache_features=cache_features,
         weights=weights, verbose=2 if quiet else "auto", max_memory=max_memory,
+        early_stopping=early_stopping, lr_schedule=lr_schedule,
     )  # fmt: skip
+    command = _command_line()
     run = prepare(
         spec, parse_sets(sets), data, val_dir, val_split, run_dir, resume=resume, force=force,
-        options=options, limits=limits, command=_command_line(),
+        options=options, limits=limits, command=command,
     )  # fmt: skip
     c = run.classifier
     click.echo(
@@ -191,15 +207,45 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
         f"in {run.run_dir}: {c.loss}{' from logits' if c.from_logits else ''} on "
         f"'{c.output}' ({c.units} {c.activation} unit{'s' if c.units > 1 else ''})."
     )
+    import_keras(tensorflow=True)  # quietly, before train/ imports it (backends/quiet.py)
     from ..train import rundir
     from ..train.fit import train as fit
 
     try:
         echo_report(fit(run, options))
-    except BaseException:
+    except BaseException as e:
         if not run.resume and not run.history:  # failed before an epoch: leave nothing behind
             rundir.discard(run.run_dir)
+        if isinstance(e, KeyboardInterrupt):
+            _interrupted(run.run_dir, len(run.history), epochs, command)
         raise
+
+
+def _interrupted(run_dir: str, done: int, epochs: int, command: list[str]) -> None:
+    """Ctrl-C: what is saved and the command that continues it; exit 130 (as the shell's)."""
+    if not done:
+        click.echo("interrupted before the first epoch ended: nothing was saved", err=True)
+        sys.exit(130)
+    click.echo(
+        f"interrupted: epoch {done} of {epochs} is saved in {run_dir}; continue with: "
+        f"{shlex.join(resume_command(command, run_dir))}",
+        err=True,
+    )
+    sys.exit(130)
+
+
+def resume_command(command: list[str], run_dir: str) -> list[str]:
+    """`command` (an `archc train …` line) made to continue `run_dir`: without -o and --force,
+    with --resume RUN_DIR."""
+    words, i = [], 0
+    while i < len(command):
+        if command[i] in ("--output", "--resume"):
+            i += 2
+            continue
+        if command[i] != "--force":
+            words.append(command[i])
+        i += 1
+    return [*words, "--resume", run_dir]
 
 
 @main.command()
@@ -212,7 +258,8 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
     "--confusion",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Confusion-matrix PNG [default: confusion.png beside MODEL].",
+    help="Confusion-matrix PNG [default: confusion-DATA.png beside MODEL, DATA the folder's "
+    "name; the report goes to evaluation-DATA.json there].",
 )
 @_reads_a_trained_model
 @reports_errors
@@ -220,15 +267,21 @@ def evaluate(model: str, data: str, batch_size: int, preprocess: str | None,
              confusion: str | None, fmt: str) -> None:  # fmt: skip
     """Accuracy, loss, per-class precision/recall and a confusion matrix of MODEL on DATA."""
     check_model_file(model)  # before TensorFlow's import
+    scan_folder(data)  # likewise (evaluate scans it again: the walk is cached by then)
+    import_keras(tensorflow=True)
+    from ..train import rundir
     from ..train.evaluate import evaluate as run_evaluation
     from ..train.plots import write_confusion
     from ..train.report import render_evaluation
 
     report = run_evaluation(model, data, batch_size, preprocess)
-    confusion = confusion or os.path.join(os.path.dirname(os.path.abspath(model)), "confusion.png")
+    default_png, report_json = rundir.evaluation_files(model, data)
+    confusion = confusion or default_png
     write_confusion(report["confusion_matrix"], report["class_names"], confusion,
                     f"{os.path.basename(model)} on {data}")  # fmt: skip
     report["confusion_png"] = confusion
+    report["report_json"] = report_json
+    rundir.write_json(report_json, report)
     if report["skipped_images"]:
         click.echo(f"warning: skipped {report['skipped_images']:,} image(s) that could not be "
                    "decoded", err=True)  # fmt: skip
@@ -252,6 +305,7 @@ def predict(model: str, images: tuple[str, ...], top: int, preprocess: str | Non
     """The most probable classes of each IMAGE under MODEL."""
     check_model_file(model)  # before TensorFlow's import
     check_image_files(list(images))
+    import_keras(tensorflow=True)
     from ..train.evaluate import predict as run_prediction
 
     results = run_prediction(model, list(images), top, preprocess)

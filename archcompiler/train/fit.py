@@ -8,14 +8,16 @@ head, the best-checkpoint and run-directory bookkeeping, and the feature-extract
 from __future__ import annotations
 
 import os
+import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from ..atomic import interrupts_handled_by
 from ..backends import build_checked
 from ..backends import keras as backend
 from ..build import load_weights_file, save_atomically
@@ -23,6 +25,7 @@ from . import pipeline, rundir
 from .head import Classifier
 from .options import Run, TrainOptions
 from .plots import write_curves
+from .schedules import EarlyStopping, Plateau, epoch_schedule, patience_used
 
 OPTIMIZERS = {  # name → (Keras class, extra arguments); learning rates in options.py
     "adam": (keras.optimizers.Adam, {}),
@@ -60,11 +63,15 @@ def _optimizer(o: TrainOptions) -> keras.optimizers.Optimizer:
 
 class RunRecorder(keras.callbacks.Callback):
     """After every epoch: history.json, curves.png, last.keras, and model.keras when the
-    monitored accuracy improved — each written all-or-nothing."""
+    monitored accuracy improved — each written all-or-nothing, and all of them before a Ctrl-C
+    that came meanwhile is acted on, so the files always describe the same epoch."""
 
-    def __init__(self, run: Run, full_model: keras.Model, monitor: str, images: int) -> None:
+    def __init__(self, run: Run, full_model: keras.Model, monitor: str, images: int,
+                 early: EarlyStopping | None = None,
+                 plateau: Plateau | None = None) -> None:  # fmt: skip
         super().__init__()
         self.run, self.full_model, self.monitor, self.images = run, full_model, monitor, images
+        self.early, self.plateau = early, plateau
         earlier = [h.get(monitor) for h in run.history if h.get(monitor) is not None]
         self.best = max(earlier, default=-1.0)
         self.started = 0.0
@@ -73,25 +80,59 @@ class RunRecorder(keras.callbacks.Callback):
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        interrupts: list[int] = []
+        with interrupts_handled_by(lambda signum, frame: interrupts.append(signum)):
+            self._record(epoch, logs or {}, interrupts)
+        if interrupts:
+            raise KeyboardInterrupt
+
+    def _record(self, epoch: int, logs: dict[str, Any], interrupts: list[int]) -> None:
         seconds = time.perf_counter() - self.started
-        entry = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        entry = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
+        if "learning_rate" not in entry:  # the schedules log it; a constant rate is logged here
+            rate = keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+            entry["learning_rate"] = float(rate)
         entry["seconds"] = round(seconds, 3)
         entry["images_per_second"] = round(self.images / seconds, 1) if seconds else None
         self.run.history.append(entry)
         d = self.run.run_dir
-        save_atomically(self.full_model, os.path.join(d, rundir.LAST))
+        _to_the_end(lambda: save_atomically(self.full_model, os.path.join(d, rundir.LAST)),
+                    interrupts)  # fmt: skip
         score = entry.get(self.monitor, -1.0)
+        result = self.run.record["result"]
         if score > self.best:
             self.best = score
-            save_atomically(self.full_model, os.path.join(d, rundir.MODEL))
-            self.run.record["result"] = {
+            _to_the_end(lambda: save_atomically(self.full_model, os.path.join(d, rundir.MODEL)),
+                        interrupts)  # fmt: skip
+            result = self.run.record["result"] = {
                 "best_epoch": epoch + 1, f"best_{self.monitor}": score,
                 "metrics": {k: v for k, v in entry.items() if k != "epoch"},
             }  # fmt: skip
-        self.run.record["result"]["epochs_done"] = epoch + 1
+        result["epochs_done"] = epoch + 1
+        if self.early is not None:  # it ran first, so it has decided whether this is the last
+            result["stopped_early"] = bool(self.model.stop_training)
+            result["stopped_at_epoch"] = epoch + 1 if self.model.stop_training else None
+        else:  # resumed without --early-stopping: an earlier stop no longer describes the run
+            result.pop("stopped_early", None)
+            result.pop("stopped_at_epoch", None)
+        if self.plateau is not None:
+            result["plateau"] = self.plateau.state()
         rundir.write_json(os.path.join(d, rundir.HISTORY), self.run.history)
         rundir.write_json(os.path.join(d, rundir.RUN), self.run.record)
-        write_curves(self.run.history, os.path.join(d, rundir.CURVES), self.run.graph.name)
+        _to_the_end(lambda: write_curves(self.run.history, os.path.join(d, rundir.CURVES),
+                                         self.run.graph.name, result.get("best_epoch")),
+                    interrupts)  # fmt: skip
+
+
+def _to_the_end(step: Callable[[], None], interrupts: list[int]) -> None:
+    """Run `step` again when a Ctrl-C stopped it (a save answers one itself, by unwinding), so
+    that the epoch's files are all written before the interrupt is acted on."""
+    while True:
+        try:
+            step()
+            return
+        except KeyboardInterrupt:
+            interrupts.append(signal.SIGINT)
 
 
 def train(run: Run, o: TrainOptions) -> Iterator[str]:
@@ -99,6 +140,13 @@ def train(run: Run, o: TrainOptions) -> Iterator[str]:
     done = len(run.history)
     if done >= o.epochs:
         yield f"Nothing to do: {done} epoch(s) already trained (ask for more with --epochs)."
+        return
+    monitor = "val_accuracy" if run.val_dir is not None or run.val_split > 0 else "accuracy"
+    if o.early_stopping and done and patience_used(run.history, monitor)[1] >= o.early_stopping:
+        yield (
+            f"Nothing to do: no {monitor} improvement in the last {o.early_stopping} epoch(s) "
+            f"(train on with a larger --early-stopping, or without it)."
+        )
         return
     keras.utils.set_random_seed(o.seed)
     g, c = run.graph, run.classifier
@@ -127,7 +175,6 @@ def train(run: Run, o: TrainOptions) -> Iterator[str]:
     if o.strategy == "mirrored":
         yield f"Strategy: MirroredStrategy over {len(devices)} device(s): {', '.join(devices)}."
 
-    monitor = "val_accuracy" if val_images else "accuracy"
     augment = pipeline.augmenter(o.seed) if o.augment else None
     if o.cache_features:
         yield (
@@ -144,9 +191,16 @@ def train(run: Run, o: TrainOptions) -> Iterator[str]:
 
     if o.strategy == "mirrored":  # one machine: every replica reads the same pipeline
         train_ds, val_ds = _unsharded(train_ds), _unsharded(val_ds)
-    callbacks: list[keras.callbacks.Callback] = [
-        RunRecorder(run, model, monitor, train_images.count)
-    ]
+    # the schedules and early stopping first: the recorder writes what they decided
+    callbacks: list[keras.callbacks.Callback] = []
+    plateau = early = None
+    if o.lr_schedule == "plateau":
+        callbacks.append(plateau := Plateau(monitor, run.record["result"].get("plateau")))
+    elif o.lr_schedule is not None:
+        callbacks.append(epoch_schedule(o.lr_schedule, o.learning_rate, o.epochs))
+    if o.early_stopping:
+        callbacks.append(early := EarlyStopping(monitor, o.early_stopping, run.history))
+    callbacks.append(RunRecorder(run, model, monitor, train_images.count, early, plateau))
     if o.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run.run_dir, rundir.LOGS)))
     fitted.fit(
@@ -154,6 +208,11 @@ def train(run: Run, o: TrainOptions) -> Iterator[str]:
         callbacks=callbacks, verbose=o.verbose, shuffle=False,  # the pipeline shuffles
     )  # fmt: skip
     result = run.record["result"]
+    if result.get("stopped_early"):
+        yield (
+            f"Stopped early after epoch {result['stopped_at_epoch']} of {o.epochs}: no "
+            f"{monitor} improvement in {o.early_stopping} epoch(s)."
+        )
     yield (
         f"Best epoch {result.get('best_epoch')} of {len(run.history)}: {monitor} "
         f"{result.get('best_' + monitor, 0):.4f}, in {os.path.join(run.run_dir, rundir.MODEL)}."

@@ -9,6 +9,7 @@ from ..graph import Graph
 from .head import Classifier
 
 DEFAULT_LEARNING_RATES = {"adam": 1e-3, "sgd": 1e-2, "rmsprop": 1e-3}
+LR_SCHEDULES = ("cosine", "step", "plateau")  # what each does: train/schedules.py
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,16 @@ class TrainOptions:
     weights: str | None = None
     verbose: str | int = "auto"
     max_memory: int | None = None  # bytes; None: what the machine has available; 0: no check
+    early_stopping: int | None = None  # patience in epochs on the monitored metric; None: off
+    lr_schedule: str | None = None  # one of LR_SCHEDULES; None: a constant learning rate
+
+    def __post_init__(self) -> None:  # the CLI's choices, for the Python API too
+        if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, not {self.lr_schedule!r}")
+        if self.early_stopping is not None and self.early_stopping < 1:
+            raise ValueError(
+                f"early_stopping is a patience of 1 epoch or more, not {self.early_stopping}"
+            )
 
     @property
     def learning_rate(self) -> float:

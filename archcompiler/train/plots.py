@@ -17,9 +17,14 @@ def _pyplot() -> Any:
     return plt
 
 
-def write_curves(history: Sequence[dict[str, Any]], path: str, title: str) -> None:
-    """Loss and accuracy per epoch, training and validation side by side."""
+def curves_figure(history: Sequence[dict[str, Any]], title: str,
+                  best_epoch: int | None = None) -> Any:  # fmt: skip
+    """The figure of write_curves: loss and accuracy per epoch, training and validation side
+    by side, whole-number epoch ticks, and a dashed line at `best_epoch` labelled
+    "best: epoch N" on both axes."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     epochs = [h["epoch"] for h in history]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
@@ -28,13 +33,28 @@ def write_curves(history: Sequence[dict[str, Any]], path: str, title: str) -> No
             values = [h.get(key) for h in history]
             if any(v is not None for v in values):
                 ax.plot(epochs, values, style, label=label, markersize=3)
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="0.4", linestyle="--", linewidth=1,
+                       label=f"best: epoch {best_epoch}")  # fmt: skip
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
+    return fig
+
+
+def write_curves(history: Sequence[dict[str, Any]], path: str, title: str,
+                 best_epoch: int | None = None) -> None:  # fmt: skip
+    """curves_figure as a PNG; its metadata says the best epoch too (Description)."""
+    plt = _pyplot()
+    fig = curves_figure(history, title, best_epoch)
+    metadata = {"Title": title}
+    if best_epoch is not None:
+        metadata["Description"] = f"best: epoch {best_epoch}"
     with replacing(path, ".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+        fig.savefig(tmp, format="png", dpi=100, metadata=metadata)
     plt.close(fig)
 
 

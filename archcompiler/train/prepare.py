@@ -157,6 +157,7 @@ def _training_record(o: TrainOptions) -> dict[str, Any]:
         "learning_rate": o.learning_rate, "augment": o.augment,
         "seed": o.seed, "strategy": o.strategy, "mixed_precision": o.mixed_precision,
         "cache_features": o.cache_features, "weights": o.weights,
+        "early_stopping": o.early_stopping, "lr_schedule": o.lr_schedule,
     }  # fmt: skip
 
 

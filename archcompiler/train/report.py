@@ -20,5 +20,8 @@ def render_evaluation(report: dict[str, Any]) -> str:
             f"{c['f1']:5.4f}  {c['support']:7,}"
         )
     lines.append("")
-    lines.append(f"Wrote the confusion matrix to {report['confusion_png']}.")
+    lines.append(
+        f"Wrote the confusion matrix to {report['confusion_png']} and this report to "
+        f"{report['report_json']}."
+    )
     return "\n".join(lines)

@@ -6,6 +6,7 @@
     RUN_DIR/curves.png     loss and accuracy per epoch (matplotlib)
     RUN_DIR/run.json       spec hash, params, data, command, versions, result
     RUN_DIR/logs/          TensorBoard logs (--tensorboard)
+    RUN_DIR/confusion-DATA.png, evaluation-DATA.json   `archc evaluate` on the folder DATA
 
 Every file is written all-or-nothing (beside it, then renamed), so a run stopped at any moment
 leaves a consistent directory that `--resume` continues.
@@ -17,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 from typing import Any
@@ -29,7 +31,18 @@ from ..errors import Location, SpecError
 MODEL, LAST, HISTORY, CURVES, RUN, LOGS = (
     "model.keras", "last.keras", "history.json", "curves.png", "run.json", "logs",
 )  # fmt: skip
-ARTIFACTS = (MODEL, LAST, HISTORY, CURVES, RUN, LOGS, "confusion.png")
+ARTIFACTS = (MODEL, LAST, HISTORY, CURVES, RUN, LOGS, "confusion.png")  # the last: before 0.2
+EVALUATIONS = re.compile(r"(confusion-.+\.png|evaluation-.+\.json)")  # of the replaced model
+
+
+def evaluation_files(model: str, data: str) -> tuple[str, str]:
+    """Where `archc evaluate MODEL --data DATA` writes its confusion matrix and report: beside
+    the model, named after the data folder, so evaluating another folder keeps this one."""
+    name = os.path.basename(os.path.normpath(os.path.abspath(data)))
+    name = re.sub(r"[^\w.-]+", "_", name).strip(".") or "data"
+    beside = os.path.dirname(os.path.abspath(model))
+    return (os.path.join(beside, f"confusion-{name}.png"),
+            os.path.join(beside, f"evaluation-{name}.json"))  # fmt: skip
 
 
 def write_json(path: str, data: Any) -> None:
@@ -162,7 +175,11 @@ def discard(run_dir: str) -> None:
 
 
 def _remove_artifacts(run_dir: str) -> None:
-    for name in ARTIFACTS:
+    try:
+        evaluations = [n for n in os.listdir(run_dir) if EVALUATIONS.fullmatch(n)]
+    except OSError:  # gone already: nothing to remove
+        evaluations = []
+    for name in (*ARTIFACTS, *evaluations):
         path = os.path.join(run_dir, name)
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path)

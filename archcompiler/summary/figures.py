@@ -1,23 +1,45 @@
-"""Tables and totals from a Graph: the terminal table, Markdown, and the JSON whose fields
-docs/contracts.md lists."""
+"""The figures a summary shows, read off a Graph: rows (nodes and block headers), receptive
+fields, per-node op facts (kernel, strides, …), totals, and the JSON of docs/contracts.md."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from .graph import Graph, Node, Totals, folded_into
-from .ops.base import GLOBAL, fmt
+from ..graph import Graph, Node, Totals, folded_into
+from ..ops.base import GLOBAL, Shape, fmt
 
 FLOAT32 = 4
+# JSON node fields that `--columns` can add (the other columns' figures are in the JSON already)
+JSON_EXTRAS = ("kernel", "strides", "dilation", "padding", "activation", "trainable")
 
 
-def to_json(graph: Graph) -> dict[str, Any]:
+def to_json(graph: Graph, extras: Iterable[str] = ()) -> dict[str, Any]:
     """The `archc summary --format json` object (docs/contracts.md); node figures add up to the
-    totals."""
+    totals. `extras` (names from JSON_EXTRAS) add those fields to every node."""
     nodes = graph.nodes
     rf = receptive_fields(graph)
+    wanted = [e for e in JSON_EXTRAS if e in set(extras)]
+    out = []
+    for n in graph:
+        item = {
+            "name": n.name,
+            "op": n.op,
+            "block": list(n.block),
+            "inputs": list(n.inputs),
+            "output_shape": list(n.shape),
+            "params": n.params,
+            "trainable_params": n.trainable_params,
+            "macs": n.macs,
+            "receptive_field": rf[n.name],
+        }
+        facts = op_facts(n)
+        for key in wanted:
+            value = n.trainable if key == "trainable" else facts.get(key)
+            item[key] = list(value) if isinstance(value, tuple) else value
+        out.append(item)
     return {
         "name": graph.name,
         "inputs": {n: list(nodes[n].shape) for n in graph.inputs},
@@ -29,21 +51,30 @@ def to_json(graph: Graph) -> dict[str, Any]:
         },
         "macs": graph.macs,
         "activations": graph.activations,
-        "nodes": [
-            {
-                "name": n.name,
-                "op": n.op,
-                "block": list(n.block),
-                "inputs": list(n.inputs),
-                "output_shape": list(n.shape),
-                "params": n.params,
-                "trainable_params": n.trainable_params,
-                "macs": n.macs,
-                "receptive_field": rf[n.name],
-            }
-            for n in graph
-        ],
+        "nodes": out,
     }
+
+
+def op_facts(node: Node) -> dict[str, Any]:
+    """What a node's op slides and applies: `kernel`, `strides`, `dilation` ((h, w) pairs),
+    `padding` ('same'/'valid') and `activation` (a fused one, or an activation op's function);
+    only the keys the op has. A pool's window is its kernel; its strides default to it."""
+    args = node.args
+    if args is None:
+        return {}
+    facts: dict[str, Any] = {}
+    kernel = getattr(args, "kernel", None) or getattr(args, "pool", None)
+    if kernel is not None:
+        facts["kernel"] = tuple(kernel)
+        facts["strides"] = tuple(getattr(args, "strides", None) or kernel)
+        facts["dilation"] = tuple(getattr(args, "dilation_rate", None) or (1, 1))
+    padding = getattr(args, "padding", None)
+    if isinstance(padding, str):  # zero_pad's `padding` is a tuple of sides, not a mode
+        facts["padding"] = padding
+    activation = getattr(args, "activation", None)
+    if isinstance(activation, str) and activation != "linear":
+        facts["activation"] = activation
+    return facts
 
 
 def receptive_fields(graph: Graph) -> dict[str, int | None]:
@@ -93,10 +124,15 @@ class Row:
     params: int
     macs: int
     level: int  # indentation: how many blocks enclose it
-    inputs: str = ""
+    inputs: str = ""  # the From cell: `sources` joined
     is_block: bool = False
     memory: int = 0  # bytes of float32 activations: the output (node) or all outputs (block)
     rf: str = ""
+    sources: tuple[str, ...] = ()  # From: the inputs, unless it reads just the row above
+    node: Node | None = None  # the node of a node row
+    members: list[Node] = field(default_factory=list)  # a block row's nodes, nested ones too
+    input_shapes: list[Shape] = field(default_factory=list)  # what flows in from outside
+    within: tuple[str, ...] = ()  # the enclosing blocks
 
 
 def rows(graph: Graph, depth: int | None = None) -> list[Row]:
@@ -104,6 +140,10 @@ def rows(graph: Graph, depth: int | None = None) -> list[Row]:
     stands for its contents as one folded row."""
     totals = graph.block_totals()
     rf = receptive_fields(graph)
+    members: dict[tuple[str, ...], list[Node]] = {}
+    for node in graph:
+        for i in range(1, len(node.block) + 1):
+            members.setdefault(node.block[:i], []).append(node)
     out: list[Row] = []
     opened: tuple[str, ...] = ()
     prev: Node | None = None
@@ -114,14 +154,18 @@ def rows(graph: Graph, depth: int | None = None) -> list[Row]:
             common += 1
         headed = folded_into(path, depth) or path  # the deepest block that gets a row
         for i in range(common + 1, len(headed) + 1):
-            out.append(_block_row(graph, path[:i], totals[path[:i]], rf))
+            sub = path[:i]
+            out.append(_block_row(graph, sub, totals[sub], rf, members[sub]))
         opened = path
         if folded_into(path, depth) is None:
             linked = prev is None or node.inputs != (prev.name,)
-            shown = ", ".join(node.inputs) if linked and node.op != "input" else ""
-            row = Row(node.name, node.op, fmt(node.shape), node.params, node.macs, len(path), shown)
+            shown = node.inputs if linked and node.op != "input" else ()
+            row = Row(node.name, node.op, fmt(node.shape), node.params, node.macs, len(path))
+            row.inputs, row.sources, row.node = ", ".join(shown), shown, node
+            row.within = path
             row.memory = math.prod(node.shape) * FLOAT32
             row.rf = _rf_text(rf[node.name])
+            row.input_shapes = [graph.nodes[i].shape for i in node.inputs]
             out.append(row)
         prev = node
     return out
@@ -132,16 +176,21 @@ def _rf_text(r: int | None) -> str:
 
 
 def _block_row(
-    graph: Graph, path: tuple[str, ...], total: Totals, rf: dict[str, int | None]
-) -> Row:
+    graph: Graph, path: tuple[str, ...], total: Totals, rf: dict[str, int | None],
+    inside: list[Node],
+) -> Row:  # fmt: skip
     block = graph.blocks.get(path)
     kind = block.kind if block else "block"
-    shape = field = ""
+    shape = field_ = ""
     if block and block.output and block.output in graph.nodes:
         shape = fmt(graph.nodes[block.output].shape)
-        field = _rf_text(rf[block.output])
+        field_ = _rf_text(rf[block.output])
     row = Row(path[-1], kind, shape, total.params, total.macs, len(path) - 1, is_block=True)
-    row.memory, row.rf = total.elements * FLOAT32, field
+    row.memory, row.rf, row.members = total.elements * FLOAT32, field_, inside
+    row.within = path[:-1]
+    names = {n.name for n in inside}
+    outside = dict.fromkeys(i for n in inside for i in n.inputs if i not in names)
+    row.input_shapes = [graph.nodes[i].shape for i in outside]
     return row
 
 
@@ -154,60 +203,13 @@ def totals_lines(graph: Graph) -> list[tuple[str, str]]:
         ("MACs (batch 1)", f"{human(graph.macs)}  ({graph.macs:,})"),
         ("Activations (batch 1)", f"{human(a)} values  ({human_bytes(a * FLOAT32)} float32)"),
         ("Nodes", f"{len(graph):,} primitive ops, {len(graph.blocks):,} blocks"),
+        *_input_sizes(graph),
     ]
 
 
-def _cells(r: Row) -> list[str]:
-    label = ("  " * r.level) + (f"▸ {r.name}" if r.is_block else r.name)
-    return [
-        label,
-        r.op,
-        r.shape,
-        f"{r.params:,}" if r.params else "–",
-        human(r.macs) if r.macs else "–",
-        human_bytes(r.memory),
-        r.rf,
-        r.inputs,
-    ]
+def _input_sizes(graph: Graph) -> list[tuple[str, str]]:
+    """The input-size solver's answer (`archc check --sizes` says which nodes constrain it)."""
+    from ..sizes import probe_pads, solve  # numpy: only summaries pay for importing it
 
-
-HEAD = ["Layer", "Op", "Output shape", "Params", "MACs", "Memory", "RF", "From"]
-RIGHT = {3, 4, 5, 6}
-FROM = len(HEAD) - 1
-
-
-def render_table(graph: Graph, depth: int | None = None) -> str:
-    """The terminal table: blocks indented, thousands separators, MACs in SI units, float32
-    activation memory (a block's row: all its outputs) and receptive field (RF, input pixels)."""
-    body = [_cells(r) for r in rows(graph, depth)]
-    cols = [c for c in range(len(HEAD)) if c != FROM or any(r[FROM] for r in body)]
-    widths = {c: max(len(HEAD[c]), *(len(r[c]) for r in body)) for c in cols}
-
-    def line(cells: list[str]) -> str:
-        parts = [
-            cells[c].rjust(widths[c]) if c in RIGHT else cells[c].ljust(widths[c]) for c in cols
-        ]
-        return "  ".join(parts).rstrip()
-
-    rule = "─" * len(line(HEAD))
-    title = f"Model: {graph.name}"
-    if graph.doc:
-        first = graph.doc.split(": ")[0].split(". ")[0].strip()
-        title += f" — {first[:90]}…" if len(first) > 90 else f" — {first}"
-    out = [title, rule, line(HEAD), rule, *(line(r) for r in body), rule]
-    label = max(len(k) for k, _ in totals_lines(graph))
-    out += [f"{k + ':':<{label + 1}} {v}" for k, v in totals_lines(graph)]
-    return "\n".join(out)
-
-
-def render_markdown(graph: Graph, depth: int | None = None) -> str:
-    """A GitHub-flavoured Markdown table, for papers and READMEs."""
-    out = [f"### {graph.name}", "", "| " + " | ".join(HEAD) + " |"]
-    out.append("|" + "|".join("---:" if c in RIGHT else "---" for c in range(len(HEAD))) + "|")
-    for r in rows(graph, depth):
-        cells = _cells(r)
-        cells[0] = "&nbsp;" * 2 * r.level + (f"**{r.name}**" if r.is_block else f"`{r.name}`")
-        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    out.append("")
-    out += [f"- **{k}:** {v}" for k, v in totals_lines(graph)]
-    return "\n".join(out)
+    report = solve(graph, follows=probe_pads(graph))
+    return [("Input sizes", report.line())] if report.axes else []

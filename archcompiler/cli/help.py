@@ -1,0 +1,73 @@
+"""`archc --help` and each command's help: whole descriptions, and examples that run.
+
+Click shortens each command's description in the group's list to fit one line ("Validate
+SPECS and infer every…"); `ArchcGroup` shows the whole first paragraph, wrapped. Every command
+gets an "Examples" epilog from `EXAMPLES`; tests/test_cli.py parses each example with the
+command's own parser, so an example cannot name an option that does not exist.
+"""
+
+from __future__ import annotations
+
+import click
+
+EXAMPLES: dict[str, list[str]] = {
+    "check": ["archc check specs/*.yaml", "archc check mynet.yaml --set size=160"],
+    "summary": [
+        "archc summary resnet50 --depth 1",
+        "archc summary mobilenet --set alpha=0.5 --columns default,kernel,strides",
+        "archc summary vgg16 --format markdown > vgg16.md",
+    ],
+    "build": [
+        "archc build specs/resnet50.yaml -o resnet50.keras",
+        "archc build mobilenetv2 --set classes=10 --weights imagenet -o m.keras",
+    ],
+    "graph": ["archc graph resnet50 -o resnet50.svg --depth 1", "archc graph lenet5 -o l5.dot"],
+    "schema": ["archc schema -o archspec.schema.json"],
+    "blocks": ["archc blocks", "archc blocks bottleneck"],
+    "docs": ["archc docs --check docs"],
+    "train": [
+        "archc train lenet5 --data digits/ --epochs 10",
+        "archc train specs/vgg16_transfer.yaml --data pets/ --cache-features -o runs/pets",
+        "archc train lenet5 --data digits/ --resume runs/lenet5-1 --epochs 20",
+    ],
+    "evaluate": ["archc evaluate runs/lenet5-1/model.keras --data digits-test/"],
+    "predict": ["archc predict runs/lenet5-1/model.keras seven.png --top 3"],
+    "resolve": [
+        "archc resolve specs/vgg16_transfer.yaml",
+        "archc resolve efficientnetb3 --set size=260 --format json",
+        "archc resolve mynet.yaml --strict -o mynet.flat.yaml",
+    ],
+    "diff": [
+        "archc diff vgg16 vgg19",
+        "archc diff resnet50 resnet50_v15.yaml --format markdown",
+        "archc diff mobilenet mobilenet --set-b alpha=0.5",
+    ],
+    "zoo": ["archc zoo", "archc zoo --format json", "archc zoo resnet50 > mynet.yaml"],
+    "export": [
+        "archc export lenet5 -o lenet5.onnx",
+        "archc export runs/lenet5-1/model.keras -o lenet5.tflite",
+        "archc export mobilenetv2 --set alpha=0.35 -o saved_model/",
+    ],
+}
+
+
+class ArchcGroup(click.Group):
+    """The `archc` group: whole command descriptions in --help; examples on each command."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        examples = EXAMPLES.get(name or cmd.name or "")
+        if examples and not cmd.epilog:
+            cmd.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in examples)
+        super().add_command(cmd, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is None or cmd.hidden:
+                continue
+            first = (cmd.help or "").split("\n\n", 1)[0]
+            rows.append((name, " ".join(first.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
