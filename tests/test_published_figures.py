@@ -316,6 +316,18 @@ def test_small_zoo_builds_in_keras(name: str) -> None:
 # ---- ResNeXt-50 and SE-ResNet-50 ---------------------------------------------------------------
 
 
+def test_resnet50_v1_5_is_torchvisions_resnet50() -> None:
+    """torchvision's resnet50 is "v1.5" (the stride on the 3×3 conv): 25,557,032 params
+    (trainable; its convs have no biases, Keras's and so ours do) and 4.09 GFLOPS, which are
+    MACs. `--set stride_on=3x3` moves the stride; the biases are the difference in params."""
+    g = compile_file(spec("resnet50"), {"stride_on": "3x3"})
+    biases = sum(n.shape[-1] for n in g if n.op == "conv" and n.args.use_bias)
+    assert g.trainable_params - biases == 25_557_032
+    assert round(g.macs / 1e9, 2) == 4.09
+    assert g.nodes["conv3_block1_2_conv"].args.strides == (2, 2)  # the 3×3, not the 1×1
+    assert g.nodes["conv3_block1_1_conv"].args.strides == (1, 1)
+
+
 def test_resnext50_is_torchvisions_figures() -> None:
     """torchvision's resnext50_32x4d publishes 25,028,904 params (its trainable count: batch
     normalization's running statistics are buffers there) and 4.23 GFLOPS, which are MACs."""

@@ -1,10 +1,12 @@
-"""The end of the walk: the model's outputs, `override:` entries nothing used, and `freeze:`."""
+"""The end of the walk: the model's outputs, `override:` entries nothing used, `freeze:` and
+`budget:`."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
-from ..errors import did_you_mean
+from ..errors import SpecError, did_you_mean
 from ..graph import Graph, Node
 from ..spec.validate import CheckedFile
 from .bindings import Overrides
@@ -60,3 +62,56 @@ def apply_freeze(graph: Graph, chain: list[CheckedFile]) -> None:
     for node in graph:
         if node.op != "input" and targets(node):
             node.trainable = False
+
+
+FLOAT32 = 4  # bytes per value: what `activations` and `weights` budgets count
+BUDGET_WORDS = {"params": "params", "macs": "MACs", "activations": "of activations (float32)",
+                "weights": "of weights (float32)"}  # fmt: skip
+
+
+def _measure(graph: Graph, key: str, nodes: list[Node] | None = None) -> int:
+    ns = list(graph) if nodes is None else nodes
+    if key == "params":
+        return sum(n.params for n in ns)
+    if key == "macs":
+        return sum(n.macs for n in ns)
+    if key == "weights":
+        return FLOAT32 * sum(n.params for n in ns)
+    return FLOAT32 * sum(math.prod(n.shape) for n in ns)
+
+
+def _figure(key: str, value: int) -> str:
+    """25,636,712 for counts; 141.6 MB (binary, as the summary prints bytes) for memory."""
+    if key in ("params", "macs"):
+        return f"{value:,}"
+    for prefix, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if value >= scale:
+            return f"{value / scale:.1f} {prefix}"
+    return f"{value} B"
+
+
+def check_budget(graph: Graph, chain: list[CheckedFile]) -> None:
+    """Every `budget:` entry (a child's replace its base's, entry by entry) holds; one that
+    does not is an error at its line, naming the figure and the three biggest top-level
+    blocks (or nodes outside blocks)."""
+    entries: dict[str, tuple[int, CheckedFile]] = {}
+    for f in chain:
+        if f.spec.budget is not None:
+            for key, bound in f.spec.budget.model_dump(exclude_none=True).items():
+                entries[key] = (bound, f)
+    for key, (bound, f) in entries.items():
+        measured = _measure(graph, key)
+        if measured <= bound:
+            continue
+        parts: dict[str, list[Node]] = {}
+        for n in graph:
+            parts.setdefault(n.block[0] if n.block else n.name, []).append(n)
+        sized = sorted(((_measure(graph, key, ns), name) for name, ns in parts.items()),
+                       reverse=True)[:3]  # fmt: skip
+        biggest = ", ".join(f"{name} {_figure(key, v)}" for v, name in sized if v)
+        word = BUDGET_WORDS[key]
+        raise SpecError.at(
+            f.doc.location(("budget", key)),
+            f"over budget: {_figure(key, measured)} {word}, the budget is "
+            f"{_figure(key, bound)} (the biggest: {biggest})",
+        )

@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 from ..grammar import NAME_PATTERN
 from ..limits import MAX_DIM, MAX_REPEAT
 from ..strict import Strict
+from .budget import Budget
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="letters, digits and _")]
 
@@ -149,6 +150,9 @@ class SpecFile(Strict):
     functions: dict[str, Expression] = Field(
         {},
         description="functions of your own, `name(a, b): $expression`, called in expressions",
+    )
+    budget: Budget | None = Field(
+        None, description="the most the network may cost: params, macs, activations, weights"
     )
     naming: Literal["ops", "keras"] | None = Field(
         None,
