@@ -11,7 +11,7 @@ class Strict(BaseModel):
     """Refuses unknown keys; `spec.validate` turns pydantic's extra_forbidden errors into
     "unknown argument 'x' — did you mean 'y'?" using `known_keys` and `unknown_key_word`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
     unknown_key_word: ClassVar[str] = "key"
 
     @classmethod

@@ -15,16 +15,23 @@ from ..spec.loader import Doc, Path
 from ..spec.validate import CheckedFile, expr_location
 
 Origin = tuple[Doc, Path]  # where a value is written
+_PLAIN = frozenset({int, float, bool, type(None)})  # values with nothing to substitute
 
 
 def evaluate(
     value: Any, env: Mapping[str, Any], doc: Doc, path: Path, notes: tuple[str, ...] = ()
 ) -> Any:
     """Substitute every `$expression` inside `value` (lists and mappings included)."""
+    # numbers, flags, null and strs that are no `$expr` are kept without a call or a path built
+    # for them: this runs for every argument of every node placed
     if isinstance(value, list):
-        return [evaluate(v, env, doc, (*path, i), notes) for i, v in enumerate(value)]
+        return [v if type(v) in _PLAIN or (type(v) is str and v[:1] != "$")
+                else evaluate(v, env, doc, (*path, i), notes)
+                for i, v in enumerate(value)]  # fmt: skip
     if isinstance(value, dict):
-        return {k: evaluate(v, env, doc, (*path, k), notes) for k, v in value.items()}
+        return {k: v if type(v) in _PLAIN or (type(v) is str and v[:1] != "$")
+                else evaluate(v, env, doc, (*path, k), notes)
+                for k, v in value.items()}  # fmt: skip
     if expr.is_expr(value):
         try:
             return expr.evaluate(value[1:], env)

@@ -28,7 +28,15 @@ def check_bounds(
 ) -> None:  # fmt: skip
     """One tensor, one node's params, the network's params and nodes, each within its bound."""
     elements = math.prod(node.shape)
-    total = params_so_far + node.params
+    params = node.params
+    total = params_so_far + params
+    if (
+        elements <= lim.max_elements
+        and params <= lim.max_params
+        and total <= lim.max_params
+        and placed < lim.max_nodes
+    ):
+        return  # within every bound: the message is built only when one is passed
     bound = f"over the bound of {lim.max_params:,} (raise it with --max-params)"
     problem = None
     if elements > lim.max_elements:

@@ -65,6 +65,8 @@ def instance_name(
 
 def repeat_of(raw: RawNode, env: dict, notes: tuple[str, ...]) -> Repeat | None:
     """`repeat: n` or `repeat: {times, names, start}`, evaluated and checked."""
+    if raw.repeat is None:  # most nodes: nothing to evaluate
+        return None
     written = evaluate(raw.repeat, env, raw.doc, raw.arg_path("repeat"), notes)
     if written is None:
         return None

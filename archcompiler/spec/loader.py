@@ -27,6 +27,7 @@ from ..errors import Diagnostic, Location, SpecError
 from ..limits import MAX_ALIASES, MAX_EXPANDED_NODES, MAX_FILE_BYTES
 from ..limits import MAX_NESTING as MAX_DEPTH
 from ..limits import MAX_YAML_INT_BITS as MAX_INT_BITS
+from ..model_files import not_a_spec
 
 Path = tuple[Any, ...]
 Mark = tuple[int, int]  # 1-based (line, col)
@@ -119,6 +120,8 @@ def load_file(path: str | os.PathLike[str]) -> Doc:
 def load_bytes(raw: bytes, name: str = "<string>") -> Doc:
     if len(raw) > MAX_FILE_BYTES:
         raise SpecError.at(Location(name), f"file is larger than {MAX_FILE_BYTES:,} bytes")
+    if (what := not_a_spec(raw)) is not None:  # a model, weights or image file: say so, unlocated
+        raise SpecError.at(Location(name), *what)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -199,6 +202,9 @@ class _Composer:
         self.aliases = 0
         self.expanded = 0
         self.errors: list[Diagnostic] = []
+        # plain scalar (text, implicit) -> its value: specs repeat the same few words and numbers
+        # thousands of times, and resolving each one's tag is most of the loading time
+        self.plain: dict[tuple[str, Any], Any] = {}
 
     def fail(self, mark: Mark, message: str) -> SpecError:
         return SpecError(Diagnostic(self.doc._loc(mark), message))
@@ -241,6 +247,14 @@ class _Composer:
         while True:
             event = loader.get_event()
             mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+            kind = type(event)
+            if kind is yaml.ScalarEvent and event.tag is None and not event.style:
+                # the common case first: an untagged plain scalar (the tag checks below pass)
+                value = self._plain(loader, event, mark)
+                if event.anchor:
+                    self.anchors[event.anchor] = (value, 1)
+                self._place(stack, root, value, 1, False, mark)
+                continue
             if isinstance(event, yaml.StreamEndEvent):
                 break
             if isinstance(event, yaml.DocumentStartEvent):
@@ -345,6 +359,16 @@ class _Composer:
         if anchor not in self.anchors:
             raise self.fail(mark, f"alias '*{anchor}' refers to no anchor above it")
         return self.anchors[anchor]
+
+    def _plain(self, loader: Any, event: Any, mark: Mark) -> Any:
+        """`_scalar` of an untagged plain scalar, remembered by its text (values are immutable;
+        a refusal is not remembered, so every occurrence is refused at its own mark)."""
+        key = (event.value, event.implicit)
+        try:
+            return self.plain[key]
+        except KeyError:
+            value = self.plain[key] = self._scalar(loader, event, mark)
+            return value
 
     def _scalar(self, loader: Any, event: Any, mark: Mark) -> Any:
         if event.tag == "!" or (event.style in ("'", '"', "|", ">") and event.tag is None):

@@ -284,9 +284,11 @@ def _check_node(node: RawNode, known: Known) -> list[Diagnostic]:
     doc = node.doc
     for key in STRUCTURAL_KEYS:
         value = getattr(node, key.attribute)
-        _check_exprs(doc, node.arg_path(key.key), value, diags, known.helpers)
+        if not _plain(value):
+            _check_exprs(doc, node.arg_path(key.key), value, diags, known.helpers)
     for key, value in node.args.items():
-        _check_exprs(doc, node.arg_path(key), value, diags, known.helpers)
+        if not _plain(value):
+            _check_exprs(doc, node.arg_path(key), value, diags, known.helpers)
     diags += _check_structural(node)
     model = OPS.get(node.op) or BLOCKS.get(node.op)
     if model is not None:
@@ -399,14 +401,26 @@ def _check_exprs(
             diags.append(Diagnostic(expr_location(doc, where, e.offset), e.message + hint))
 
 
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
+def _plain(value: Any) -> bool:
+    """Holds no expression for sure: a number, flag, null, or a str not starting with '$'
+    (asked for every argument of every node, before anything is built for it)."""
+    t = type(value)
+    return t in _PLAIN or (t is str and not value.startswith("$"))
+
+
 def expressions_in(value: Any, sub: Path = ()) -> Iterator[tuple[Path, str]]:
     """Every `$expression` inside `value` (lists and mappings included), with its sub-path."""
     if isinstance(value, list):
         for i, v in enumerate(value):
-            yield from expressions_in(v, (*sub, i))
+            if not _plain(v):
+                yield from expressions_in(v, (*sub, i))
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from expressions_in(v, (*sub, k))
+            if not _plain(v):
+                yield from expressions_in(v, (*sub, k))
     elif expr.is_expr(value):
         yield sub, value
 
