@@ -15,10 +15,16 @@ from .graph import Graph
 from .model_files import check_weights_file
 from .summary import human_bytes
 
+IMAGENET = "imagenet"  # `--weights imagenet`: keras.applications' file for the spec's twin
 
-def build_and_save(graph: Graph, output: str | None, weights: str | None) -> Iterator[str]:
-    """Build the model, check it against the Graph, load weights, save; yields report lines."""
-    if weights is not None:  # a wrong weights file is found before TensorFlow is imported
+
+def build_and_save(graph: Graph, output: str | None, weights: str | None,
+                   head: bool = True, inference: bool = False) -> Iterator[str]:  # fmt: skip
+    """Build the model, check it against the Graph, load weights, (with `inference`, optimize
+    it: archcompiler/optimize.py), save; yields report lines."""
+    if weights == IMAGENET:
+        twin_of(graph)  # a spec without a twin is refused before TensorFlow is imported
+    elif weights is not None:  # a wrong weights file is found before TensorFlow is imported
         check_weights_file(weights)
     backend = get_backend("keras")  # TensorFlow is imported here, and only here for `build`
     model = build_checked(graph, backend)
@@ -26,8 +32,17 @@ def build_and_save(graph: Graph, output: str | None, weights: str | None) -> Ite
         f"Built Keras model '{model.name}': {len(model.layers):,} layers, "
         f"{graph.total_params:,} params — the same as inferred."
     )
-    if weights is not None:
+    yield from backend.caveats(graph)  # e.g. where Keras on PyTorch computes unlike TensorFlow
+    if weights == IMAGENET:
+        yield from load_official_weights(backend, model, graph, head)
+    elif weights is not None:
         yield load_weights_file(backend, model, weights)
+    if inference:
+        from .optimize import optimize_for_inference
+
+        optimized = optimize_for_inference(model)
+        model = optimized.model
+        yield optimized.report()
     if output is not None:
         save_atomically(model, output, backend.save_model)
         yield f"Wrote {output} ({human_bytes(os.path.getsize(output))})."
@@ -42,6 +57,42 @@ def load_weights_file(backend: Backend, model: object, path: str) -> str:
     except (ValueError, OSError, KeyError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise SpecError.at(Location(path), f"cannot load these weights: {first}") from None
+
+
+def twin_of(graph: Graph) -> str:
+    """The keras.applications constructor the spec's `doc` says it is, layer for layer."""
+    from .reference.zoo import spec_twin
+
+    twin = spec_twin(graph.doc)
+    if twin is None:
+        raise SpecError.at(
+            Location(graph.files[-1]),
+            "--weights imagenet needs a spec that is a keras.applications twin (its `doc` says "
+            "'layer for layer as keras.applications.NAME'); this one names none",
+            "see `archc zoo` for the networks that have one",
+        )
+    return twin
+
+
+def load_official_weights(backend: Backend, model: object, graph: Graph,
+                          head: bool) -> Iterator[str]:  # fmt: skip
+    """keras.applications' imagenet file for the spec's twin, from Keras's cache or fetched by
+    Keras, loaded by layer name (docs/python.md: official weights)."""
+    from .backends import keras_weights as kw
+
+    twin = twin_of(graph)
+    try:
+        request = kw.request_for(twin, graph, head)
+        path = kw.fetch(request)
+    except kw.WeightsUnavailable as e:
+        raise SpecError.at(Location(graph.files[-1]), f"--weights imagenet: {e}") from None
+    yield load_weights_file(backend, model, path)
+    if head and not request.include_top:
+        yield (
+            f"warning: the head has {graph.nodes[graph.outputs[0]].shape[-1]} classes, not "
+            f"ImageNet's {kw.IMAGENET_CLASSES}: loaded the backbone ({request.file_name}); "
+            "the head keeps its initial weights"
+        )
 
 
 @contextlib.contextmanager

@@ -20,12 +20,18 @@ FLOORS = [
     {"blocks", "graph"},  # built-in blocks (through the Builder protocol); the IR
     {"spec"},  # reading and checking spec files: loader, expressions, models, validation
     {"compiler"},  # the walk: spec files → Graph
-    {"summary", "render", "reference", "schema", "backends"},  # readers of the Graph
-    {"build", "train"},  # commands that run a backend
+    {"summary", "render", "reference", "schema", "backends", "sizes", "resolve", "diff"},  # readers
+    {"build", "train", "export", "optimize"},  # commands that run a backend
+    {"api"},  # the Python API (archcompiler.compile, Network): over all of the above
     {"cli"},  # the command line: nothing imports it
 ]
 FRAMEWORKS = ("tensorflow", "keras")  # imported only where a backend runs
-MAY_IMPORT_FRAMEWORKS = ("archcompiler.backends.keras", "archcompiler.train.")
+MAY_IMPORT_FRAMEWORKS = (  # keras_weights too
+    "archcompiler.backends.keras",
+    "archcompiler.train.",
+    "archcompiler.export",  # loads .keras models, runs the artifacts in TensorFlow and LiteRT
+    "archcompiler.optimize",  # rewrites Keras models (BN folding) through the functional API
+)
 
 
 def module_name(path: Path) -> str:
@@ -61,11 +67,12 @@ def ours(name: str) -> set[str]:
 
 
 def floor(name: str) -> int:
-    part = name.split(".")[1] if "." in name else ""
+    # the package's own __init__ is the API's front door (`archcompiler.compile`)
+    part = name.split(".")[1] if "." in name else "api"
     for i, names in enumerate(FLOORS):
         if part in names:
             return i
-    return -1  # the package's own __init__
+    return -1
 
 
 def test_every_import_of_the_package_names_a_module_it_has() -> None:
@@ -78,7 +85,7 @@ def test_every_import_of_the_package_names_a_module_it_has() -> None:
 
 
 def test_every_module_has_a_floor() -> None:
-    lost = [m for m in MODULES if m != "archcompiler" and floor(m) < 0]
+    lost = [m for m in MODULES if floor(m) < 0]
     assert not lost, f"add these to a floor in FLOORS: {lost}"
 
 

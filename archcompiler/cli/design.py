@@ -11,6 +11,7 @@ import click
 
 from ..atomic import write_atomically
 from ..backends import model_suffix
+from ..backends.frameworks import FRAMEWORKS, choose_framework
 from ..compiler import Limits, compile_file
 from ..errors import Location, SpecError
 from .app import (
@@ -31,9 +32,12 @@ from .app import (
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @spec_options
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@click.option("--sizes", is_flag=True,
+              help="Also say which input sizes the spec accepts (min, step, the nodes that "
+              "constrain them), solved from the shape rules for every size 1…2048.")  # fmt: skip
 @reports_errors
 def check(specs: tuple[str, ...], sets: tuple[str, ...], limits: Limits,
-          quiet: bool) -> None:  # fmt: skip
+          quiet: bool, sizes: bool) -> None:  # fmt: skip
     """Validate SPECS and infer every shape, without TensorFlow. Exit 0 if all are valid."""
     values = parse_sets(sets)
     failed = 0
@@ -51,6 +55,10 @@ def check(specs: tuple[str, ...], sets: tuple[str, ...], limits: Limits,
                 f"{spec}: ok — {graph.total_params:,} params, {human(graph.macs)} MACs, "
                 f"{len(graph):,} layers"
             )
+        if sizes:
+            from ..sizes import render, solve_file
+
+            click.echo(render(solve_file(spec, values, limits, graph=graph), spec))
     if failed:
         sys.exit(1)
 
@@ -61,19 +69,32 @@ def check(specs: tuple[str, ...], sets: tuple[str, ...], limits: Limits,
 @depth_option("row")
 @format_option("table", "json", "markdown")
 @no_head_option
+@click.option("--columns", metavar="LIST", default=None,
+              help="Columns after Layer, comma-separated: `default` (op, output_shape, params, "
+              "macs, memory, rf, from) and input_shape, kernel, strides, dilation, padding, "
+              "activation, trainable, percent; torchinfo's names work too.")  # fmt: skip
+@click.option("--wide", is_flag=True, help="Cut nothing, whatever the terminal's width.")
+@click.option("--width", type=click.IntRange(1), default=None,
+              help="Fit N characters (default: the terminal's; no limit when stdout is not "
+              "a terminal).")  # fmt: skip
 @reports_errors
-def summary(spec: str, sets: tuple[str, ...], limits: Limits,
-            depth: int | None, fmt: str, no_head: bool) -> None:  # fmt: skip
+def summary(spec: str, sets: tuple[str, ...], limits: Limits, depth: int | None, fmt: str,
+            no_head: bool, columns: str | None, wide: bool, width: int | None) -> None:  # fmt: skip
     """Print every layer's output shape, params and MACs, without TensorFlow."""
     from .. import summary as s
 
+    try:
+        keys = s.parse_columns(columns)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--columns") from None
     graph = compile_spec(spec, sets, limits, no_head)
     if fmt == "json":
-        click.echo(json.dumps(s.to_json(graph), indent=1))
+        click.echo(json.dumps(s.to_json(graph, keys), indent=1))
     elif fmt == "markdown":
-        click.echo(s.render_markdown(graph, depth))
+        click.echo(s.render_markdown(graph, depth, keys))
     else:
-        click.echo(s.render_table(graph, depth))
+        fit = None if wide else width or s.terminal_width()
+        click.echo(s.render_table(graph, depth, keys, fit))
 
 
 @main.command()
@@ -85,26 +106,43 @@ def summary(spec: str, sets: tuple[str, ...], limits: Limits,
     "--weights",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Load weights: a Keras .weights.h5, or a legacy .h5 (by layer name) such as "
-    "keras.applications ships.",
+    help="Load weights: a Keras .weights.h5, a legacy .h5 (by layer name) such as "
+    "keras.applications ships, or `imagenet`: keras.applications' own file for a zoo twin "
+    "(from Keras's cache, ~/.keras/models, or downloaded).",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(list(FRAMEWORKS)),
+    default=None,
+    help="The framework Keras runs on [default: KERAS_BACKEND, else tensorflow].",
+)
+@click.option(
+    "--inference", is_flag=True,
+    help="Optimize for inference: fold batch norms into the layer before, merge activations, "
+    "drop dropout (docs/export.md). For serving, not for further training.",
+)  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="Do not print the summary table.")
 @reports_errors
 def build(spec: str, output: str | None, sets: tuple[str, ...], limits: Limits,
-          no_head: bool, weights: str | None, quiet: bool) -> None:  # fmt: skip
+          no_head: bool, weights: str | None, backend: str | None, inference: bool,
+          quiet: bool) -> None:  # fmt: skip
     """Compile SPEC into a Keras model; print its summary; optionally write FILE.keras."""
     from .. import summary as s
-    from ..build import build_and_save
+    from ..build import IMAGENET, build_and_save
+    from ..model_files import check_weights_file
 
     suffix = model_suffix("keras")
     if output is not None and not output.endswith(suffix):
         raise click.BadParameter(
             f"the file name must end in {suffix}, got {output!r}", param_hint="-o"
         )
+    if weights is not None and weights != IMAGENET:
+        check_weights_file(weights)  # a wrong file is named before anything else is done
+    choose_framework(backend)  # before Keras is imported: it reads KERAS_BACKEND once
     graph = compile_spec(spec, sets, limits, no_head)
     if not quiet:
         click.echo(s.render_table(graph))
-    echo_report(build_and_save(graph, output, weights))
+    echo_report(build_and_save(graph, output, weights, head=not no_head, inference=inference))
 
 
 @main.command()
@@ -113,15 +151,17 @@ def build(spec: str, output: str | None, sets: tuple[str, ...], limits: Limits,
 @spec_options
 @depth_option("node")
 @no_head_option
+@click.option("--rankdir", type=click.Choice(["TB", "LR"]), default="TB", show_default=True,
+              help="Draw top to bottom (TB) or left to right (LR).")  # fmt: skip
 @reports_errors
 def graph(spec: str, output: str, sets: tuple[str, ...], limits: Limits,
-          depth: int | None, no_head: bool) -> None:  # fmt: skip
+          depth: int | None, no_head: bool, rankdir: str) -> None:  # fmt: skip
     """Draw SPEC: nodes with name, op and shape; blocks as clusters, folded at --depth."""
     from ..render.graph import RenderError, write
 
     compiled = compile_spec(spec, sets, limits, no_head)
     try:
-        write(compiled, output, depth)
+        write(compiled, output, depth, rankdir)
     except RenderError as e:  # e.g. Graphviz missing for .svg/.png: about this output
         raise SpecError.at(Location(output), str(e)) from None
     click.echo(f"Wrote {output}")

@@ -13,10 +13,28 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from ..errors import Location, SpecError, did_you_mean
 from ..graph import Graph
 from ..limits import Limits
+from ..zoo import is_zoo_name, zoo_names, zoo_path
 from .chain import load_chain
 from .walk import Walk
+
+
+def resolve_spec(name: str) -> str:
+    """A spec argument: a file if one is there, else a zoo network's name (`resnet50`) — the
+    file wins, so a user's own `resnet50` file is never shadowed. An error when it is neither."""
+    if os.path.lexists(name):
+        return name
+    zoo = zoo_path(name)
+    if zoo is not None:
+        return str(zoo)
+    if is_zoo_name(name):
+        raise SpecError.at(
+            Location(name), f"no such file, and no zoo network is named '{name}'"
+            f"{did_you_mean(name, zoo_names())} (list them: archc zoo)",
+        )  # fmt: skip
+    return name  # the loader says why this path cannot be read
 
 
 def compile_file(
@@ -29,8 +47,8 @@ def compile_file(
     """Load, validate, expand and infer a spec file into a Graph; `sets` are `--set KEY=VALUE`
     values; `head=False` leaves the head out. Raises SpecError."""
     lim = limits or Limits()
-    chain = load_chain(os.fspath(path), lim.allowed_dirs)
+    chain = load_chain(resolve_spec(os.fspath(path)), lim.allowed_dirs)
     return Walk(chain, dict(sets or {}), head, lim).run()
 
 
-__all__ = ["Limits", "compile_file"]
+__all__ = ["Limits", "compile_file", "resolve_spec"]

@@ -10,7 +10,7 @@ from ..limits import MAX_EXTENDS_DEPTH
 from ..spec.expr import Helper
 from ..spec.loader import Doc, load_file
 from ..spec.validate import CheckedFile, UserBlock, check_file
-from ..zoo import ZOO_DIR, zoo_specs
+from ..zoo import ZOO_DIR, is_zoo_name, zoo_names
 
 
 def load_chain(path: str, allowed_dirs: tuple[str, ...] = ()) -> list[CheckedFile]:
@@ -49,13 +49,6 @@ def nearest(chain: list[CheckedFile], key: str) -> CheckedFile | None:
     return next((f for f in reversed(chain) if key in f.doc.data), None)
 
 
-def is_zoo_name(parent: str) -> bool:
-    """`extends: resnet50` names a zoo spec: no folder, no `.yaml`."""
-    return (
-        "/" not in parent and not parent.endswith((".yaml", ".yml")) and parent not in (".", "..")
-    )
-
-
 def resolve_extends(parent: str, child: str, allowed_dirs: tuple[str, ...], where: Location) -> str:
     """The file `extends: PARENT` of file CHILD names, confined (symlinks resolved) to CHILD's
     folder tree, the zoo and `allowed_dirs`, and a regular file: checked before it is opened, so
@@ -65,7 +58,7 @@ def resolve_extends(parent: str, child: str, allowed_dirs: tuple[str, ...], wher
     if is_zoo_name(parent):
         target = os.path.join(ZOO_DIR, f"{parent}.yaml")
         if not os.path.isfile(target):
-            names = [p.stem for p in zoo_specs()]
+            names = zoo_names()
             raise SpecError.at(
                 where, f"no zoo spec is named '{parent}'{did_you_mean(parent, names)} "
                 "(a file of your own is named with its .yaml)",

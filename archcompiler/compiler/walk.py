@@ -78,6 +78,7 @@ class Walk:
         finish.set_outputs(self.graph, self.chain, scope, self.names)
         finish.check_overrides_used(self.graph, self.overrides)
         finish.apply_freeze(self.graph, self.chain)
+        finish.check_budget(self.graph, self.chain)
         return self.graph
 
     def _add_input(self, d: InputDef, f: CheckedFile, path: tuple, scope: Scope) -> None:
@@ -108,10 +109,15 @@ class Walk:
         self.visits += 1
         if self.visits > self.limits.max_visits:  # the location only when it is needed
             raise too_much_work(self.limits, raw.at(key=True), notes)
-        when = evaluate(raw.when, env, raw.doc, raw.arg_path("when"), notes)
+        # most nodes write neither `when` nor a `$name`: no path is built for them
+        when = raw.when
+        if when is not None:
+            when = evaluate(when, env, raw.doc, raw.arg_path("when"), notes)
         if not isinstance(when, (bool, type(None))):
             raise SpecError.at(raw.at("when"), f"`when` must be true or false, got {brief(when)}")
-        name = evaluate(raw.name, env, raw.doc, raw.arg_path("name"), notes)
+        name = raw.name
+        if name is not None:
+            name = evaluate(name, env, raw.doc, raw.arg_path("name"), notes)
         if name is not None and not valid_name(name):
             raise SpecError.at(raw.at("name"), f"name {name!r} is not a valid name", *notes)
         absolute = isinstance(name, str) and name.startswith("/")
@@ -246,7 +252,8 @@ class Walk:
         args = evaluate(raw.args, env, raw.doc, raw.arg_path(), ctx.notes)
         # `strides: $2 if repeat.index == 0 else 1` says itself which instances get it
         dropped = {k for k in first_only if not _reads_repeat(raw.args.get(k), self.arities)}
-        args = {k: v for k, v in args.items() if k not in dropped}
+        if dropped:
+            args = {k: v for k, v in args.items() if k not in dropped}
         extra, origin = self.overrides.for_node((ctx.group, name), self.env)
         return args, extra, origin
 
@@ -275,21 +282,21 @@ class Walk:
         costs, check the bounds. The one way a node enters the graph (blocks too)."""
         cls = OPS[raw.op]
         op = self.validated(raw, cls, name, env, ctx, () if first else ("strides",))
-        check_arity(f"{raw.op} '{name}'", cls.arity, len(inputs), raw.at(key=True), ctx.notes)
-        shapes = [Tensor.of(self.graph.nodes[n].shape, n) for n in inputs]
+        where = raw.at(key=True)  # looked up once: this runs for every node placed
+        check_arity(f"{raw.op} '{name}'", cls.arity, len(inputs), where, ctx.notes)
+        nodes = self.graph.nodes
+        shapes = [Tensor.of(nodes[n].shape, n) for n in inputs]
         try:
             result = op.infer(shapes)
         except ShapeError as e:
-            raise SpecError.at(raw.at(key=True), f"{raw.op} '{name}' {e}", *ctx.notes) from None
+            raise SpecError.at(where, f"{raw.op} '{name}' {e}", *ctx.notes) from None
         node = Node(
             name=name, op=raw.op, args=op, inputs=tuple(inputs), shape=tuple(result.shape),
             weights=result.trainable, fixed_weights=result.non_trainable, macs=result.macs,
-            block=ctx.block, section=ctx.section, source=raw.at(key=True),
+            block=ctx.block, section=ctx.section, source=where,
         )  # fmt: skip
-        check_bounds(self.limits, node, self.params_so_far, len(self.graph), raw.at(key=True),
-                     ctx.notes)  # fmt: skip
-        self.names.claim(name, raw.at("name") if raw.name is not None else raw.at(key=True),
-                         ctx.notes)  # fmt: skip
+        check_bounds(self.limits, node, self.params_so_far, len(self.graph), where, ctx.notes)
+        self.names.claim(name, raw.at("name") if raw.name is not None else where, ctx.notes)
         self._add(node)
         return name
 
