@@ -8,8 +8,10 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from . import provenance
 from .atomic import interrupts_handled_by, replacing
 from .backends import Backend, build_checked, get_backend
+from .backends.frameworks import running_framework
 from .errors import Location, SpecError
 from .graph import Graph
 from .model_files import check_weights_file
@@ -27,6 +29,10 @@ def build_and_save(graph: Graph, output: str | None, weights: str | None,
     elif weights is not None:  # a wrong weights file is found before TensorFlow is imported
         check_weights_file(weights)
     backend = get_backend("keras")  # TensorFlow is imported here, and only here for `build`
+    # the spec's digests now, not after the slow build (archcompiler/provenance.py)
+    rec = provenance.record(
+        graph, running_framework(), **({"inference": True} if inference else {})
+    )
     model = build_checked(graph, backend)
     yield (
         f"Built Keras model '{model.name}': {len(model.layers):,} layers, "
@@ -44,7 +50,7 @@ def build_and_save(graph: Graph, output: str | None, weights: str | None,
         model = optimized.model
         yield optimized.report()
     if output is not None:
-        save_atomically(model, output, backend.save_model)
+        save_atomically(model, output, backend.save_model, rec)
         yield f"Wrote {output} ({human_bytes(os.path.getsize(output))})."
 
 
@@ -123,16 +129,22 @@ def _terminate_as_interrupt() -> Iterator[list[int]]:
 
 
 def save_atomically(
-    model: Any, target: str, save: Callable[[Any, str], None] | None = None
+    model: Any,
+    target: str,
+    save: Callable[[Any, str], None] | None = None,
+    record: dict[str, Any] | None = None,
 ) -> None:
     """Write `model` with `save` (a backend's `save_model`; default: Keras's `model.save`) to a
     temporary file beside the target, then rename it over the target: the target is either the
-    old file or the complete new one, never a partial one."""
+    old file or the complete new one, never a partial one. `record` (provenance.record) goes
+    into the archive's metadata.json before the rename."""
     # the handlers first: a SIGTERM from the moment the temporary file exists unwinds and removes it
     with _terminate_as_interrupt() as received, replacing(target, ".keras") as tmp:
         if save is None:
             model.save(tmp)
         else:
             save(model, tmp)
+        if record is not None:
+            provenance.add_to_archive(tmp, record)
         if received:  # interrupted, though the saver carried on
             raise KeyboardInterrupt

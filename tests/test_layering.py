@@ -20,7 +20,19 @@ FLOORS = [
     {"blocks", "graph"},  # built-in blocks (through the Builder protocol); the IR
     {"spec"},  # reading and checking spec files: loader, expressions, models, validation
     {"compiler"},  # the walk: spec files → Graph
-    {"summary", "render", "reference", "schema", "backends", "sizes", "resolve", "diff"},  # readers
+    # readers
+    {
+        "summary",
+        "render",
+        "reference",
+        "schema",
+        "backends",
+        "sizes",
+        "resolve",
+        "diff",
+        "sweep",
+        "provenance",
+    },
     {"build", "train", "export", "optimize"},  # commands that run a backend
     {"api"},  # the Python API (archcompiler.compile, Network): over all of the above
     {"cli"},  # the command line: nothing imports it

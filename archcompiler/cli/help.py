@@ -42,6 +42,16 @@ EXAMPLES: dict[str, list[str]] = {
         "archc diff resnet50 resnet50_v15.yaml --format markdown",
         "archc diff mobilenet mobilenet --set-b alpha=0.5",
     ],
+    "sweep": [
+        "archc sweep mobilenet --set alpha=0.25,0.5,0.75,1.0 --set size=128,160,192,224",
+        "archc sweep resnet50 --set size=160,224 --format csv -o resnet50.csv --plot r50.png",
+        "archc sweep lenet5 --set classes=10,100 --measure --batch 16 --runs 5",
+    ],
+    "explain": [
+        "archc explain resnet50.keras",
+        "archc explain runs/lenet5-1/model.keras c3 --format json",
+        "archc explain m.keras --layers",
+    ],
     "zoo": ["archc zoo", "archc zoo --format json", "archc zoo resnet50 > mynet.yaml"],
     "export": [
         "archc export lenet5 -o lenet5.onnx",

@@ -17,9 +17,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .. import provenance
 from ..atomic import interrupts_handled_by
 from ..backends import build_checked
 from ..backends import keras as backend
+from ..backends.frameworks import running_framework
 from ..build import load_weights_file, save_atomically
 from . import pipeline, rundir
 from .head import Classifier
@@ -72,6 +74,8 @@ class RunRecorder(keras.callbacks.Callback):
         super().__init__()
         self.run, self.full_model, self.monitor, self.images = run, full_model, monitor, images
         self.early, self.plateau = early, plateau
+        # taken once: the spec files as compiled (a resume checks they are unchanged)
+        self.provenance = provenance.record(run.graph, running_framework(), saved_by="archc train")
         earlier = [h.get(monitor) for h in run.history if h.get(monitor) is not None]
         self.best = max(earlier, default=-1.0)
         self.started = 0.0
@@ -86,6 +90,10 @@ class RunRecorder(keras.callbacks.Callback):
         if interrupts:
             raise KeyboardInterrupt
 
+    def _save(self, name: str) -> None:
+        target = os.path.join(self.run.run_dir, name)
+        save_atomically(self.full_model, target, record=self.provenance)
+
     def _record(self, epoch: int, logs: dict[str, Any], interrupts: list[int]) -> None:
         seconds = time.perf_counter() - self.started
         entry = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
@@ -96,14 +104,12 @@ class RunRecorder(keras.callbacks.Callback):
         entry["images_per_second"] = round(self.images / seconds, 1) if seconds else None
         self.run.history.append(entry)
         d = self.run.run_dir
-        _to_the_end(lambda: save_atomically(self.full_model, os.path.join(d, rundir.LAST)),
-                    interrupts)  # fmt: skip
+        _to_the_end(lambda: self._save(rundir.LAST), interrupts)
         score = entry.get(self.monitor, -1.0)
         result = self.run.record["result"]
         if score > self.best:
             self.best = score
-            _to_the_end(lambda: save_atomically(self.full_model, os.path.join(d, rundir.MODEL)),
-                        interrupts)  # fmt: skip
+            _to_the_end(lambda: self._save(rundir.MODEL), interrupts)
             result = self.run.record["result"] = {
                 "best_epoch": epoch + 1, f"best_{self.monitor}": score,
                 "metrics": {k: v for k, v in entry.items() if k != "epoch"},
