@@ -28,6 +28,13 @@ class Node:
     section: str = "backbone"  # 'input', 'backbone' or 'head'
     trainable: bool = True  # False when frozen (`freeze:`)
     source: Location | None = None
+    # where the node's values come from (`archc summary --columns origin`): the built-in block
+    # kind that placed it (None: written in the spec or in a user block's body), its role there
+    # ('shortcut': a projection placed only where shapes change) and the written arguments
+    # whose value is a `$` expression; `args.model_fields_set` tells written from defaults
+    placed_by: str | None = None
+    role: str | None = None
+    computed: tuple[str, ...] = ()
 
     @property
     def trainable_params(self) -> int:

@@ -40,6 +40,8 @@ class Block(Strict):
     kind: ClassVar[str]
     arity: ClassVar[tuple[int, int | None]] = (1, 1)
     first_only: ClassVar[tuple[str, ...]] = ("strides",)  # under `repeat`, only block 1 gets these
+    # local names of the projection-shortcut nodes, placed only where the shapes change
+    shortcut: ClassVar[frozenset[str]] = frozenset()
 
     def expand(self, b: Builder, inputs: list[str], name: str) -> str:
         raise NotImplementedError

@@ -26,6 +26,7 @@ class Basic(Block):
     """
 
     kind: ClassVar[str] = "basic"
+    shortcut: ClassVar[frozenset[str]] = frozenset({"0_conv", "0_bn"})
     filters: Filters
     strides: Annotated[
         Strides, Field(description="stride of the first 3×3 conv and the shortcut (block 1 only)")

@@ -29,6 +29,7 @@ class Bottleneck(Block):
     """
 
     kind: ClassVar[str] = "bottleneck"
+    shortcut: ClassVar[frozenset[str]] = frozenset({"0_conv", "0_bn"})
     filters: Annotated[Filters, Field(description="channels of the 1×1 reduce and the 3×3 conv")]
     strides: Annotated[
         Strides, Field(description="stride of the block and its shortcut (block 1 only)")

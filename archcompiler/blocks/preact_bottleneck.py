@@ -36,6 +36,7 @@ class PreactBottleneck(Block):
     """
 
     kind: ClassVar[str] = "preact_bottleneck"
+    shortcut: ClassVar[frozenset[str]] = frozenset({"0_conv"})
     filters: Annotated[Filters, Field(description="channels of the 1×1 reduce and the 3×3 conv")]
     kernel: Annotated[Kernel, Field(description="kernel of the middle conv (Keras: 3)")] = (3, 3)
     strides: Annotated[

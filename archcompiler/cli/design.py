@@ -72,7 +72,7 @@ def check(specs: tuple[str, ...], sets: tuple[str, ...], limits: Limits,
 @click.option("--columns", metavar="LIST", default=None,
               help="Columns after Layer, comma-separated: `default` (op, output_shape, params, "
               "macs, memory, rf, from) and input_shape, kernel, strides, dilation, padding, "
-              "activation, trainable, percent; torchinfo's names work too.")  # fmt: skip
+              "activation, trainable, percent, origin; torchinfo's names work too.")  # fmt: skip
 @click.option("--wide", is_flag=True, help="Cut nothing, whatever the terminal's width.")
 @click.option("--width", type=click.IntRange(1), default=None,
               help="Fit N characters (default: the terminal's; no limit when stdout is not "

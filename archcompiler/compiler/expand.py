@@ -147,6 +147,10 @@ class BlockBuilder:
         node = _BlockOp(op, args, self.raw)
         ins = [inputs] if isinstance(inputs, str) else list(inputs)
         out = self.walk.place_primitive(node, full, ins, self.walk.env, self.ctx, first=True)
+        placed = self.walk.graph.nodes[out]
+        placed.placed_by, placed.computed = self.raw.op, ()  # the block's values, not written
+        if name in BLOCKS[self.raw.op].shortcut:
+            placed.role = "shortcut"
         self.placed.append(out)
         return out
 

@@ -294,6 +294,7 @@ class Walk:
             name=name, op=raw.op, args=op, inputs=tuple(inputs), shape=tuple(result.shape),
             weights=result.trainable, fixed_weights=result.non_trainable, macs=result.macs,
             block=ctx.block, section=ctx.section, source=where,
+            computed=_computed(raw.args, op.model_fields_set),
         )  # fmt: skip
         check_bounds(self.limits, node, self.params_so_far, len(self.graph), where, ctx.notes)
         self.names.claim(name, raw.at("name") if raw.name is not None else where, ctx.notes)
@@ -308,6 +309,11 @@ class Walk:
 def _reads_repeat(value: Any, functions: dict[str, int]) -> bool:
     """Does a written value use `repeat` (the instance of a repeated node)?"""
     return any("repeat" in expr.names(text[1:], functions) for _, text in expressions_in(value))
+
+
+def _computed(written: dict[str, Any], given: set[str]) -> tuple[str, ...]:
+    """The arguments given whose written value is (or holds) a `$` expression."""
+    return tuple(k for k, v in written.items() if k in given and next(expressions_in(v), None))
 
 
 def _arg_of(error: Any) -> Any:

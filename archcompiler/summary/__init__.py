@@ -15,6 +15,7 @@ from .figures import (
     human,
     human_bytes,
     op_facts,
+    origin,
     receptive_fields,
     rows,
     to_json,
@@ -24,6 +25,6 @@ from .table import MIN_WIDTH, cut_names, render_markdown, render_table, terminal
 
 __all__ = [
     "ALIASES", "COLUMNS", "DEFAULT", "FLOAT32", "JSON_EXTRAS", "MIN_WIDTH", "Column", "Row",
-    "cut_names", "human", "human_bytes", "op_facts", "parse_columns", "receptive_fields",
+    "cut_names", "human", "human_bytes", "op_facts", "origin", "parse_columns", "receptive_fields",
     "render_markdown", "render_table", "rows", "terminal_width", "to_json", "totals_lines",
 ]  # fmt: skip

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..graph import Graph
 from ..ops.base import fmt
-from .figures import Row, human, human_bytes, op_facts
+from .figures import Row, human, human_bytes, op_facts, origin
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,21 @@ def _trainable(r: Row, g: Graph) -> str:
         return "–"  # nothing to train, nothing to freeze
     trained = sum(n.trainable for n in weighted)
     return "yes" if trained == len(weighted) else "no" if not trained else "partly"
+
+
+def _origin(r: Row, g: Graph) -> str:
+    """`spec` (written; `$` ones and defaults named), or the block that placed the node."""
+    if r.node is None:
+        return ""
+    o = origin(r.node)
+    if o["placed_by"]:
+        return o["placed_by"] + (f" ({o['role']})" if o["role"] else "")
+    parts = ["spec"]
+    parts += [f"{what}: {', '.join(o[key])}" for what, key in _ORIGIN_PARTS if o[key]]
+    return "; ".join(parts)
+
+
+_ORIGIN_PARTS = (("computed", "computed"), ("default", "defaults"))
 
 
 def _percent(r: Row, g: Graph) -> str:
@@ -107,6 +122,13 @@ COLUMNS: dict[str, Column] = {
             about="yes, no (frozen) or partly; – without weights",
         ),
         Column("percent", "% params", _percent, True, about="share of all params"),
+        Column(
+            "origin",
+            "Origin",
+            _origin,
+            squeeze=12,
+            about="spec (written; computed and default arguments named) or the placing block",
+        ),
     ]
 }
 DEFAULT = ("op", "output_shape", "params", "macs", "memory", "rf", "from")

@@ -13,7 +13,7 @@ from ..ops.base import GLOBAL, Shape, fmt
 
 FLOAT32 = 4
 # JSON node fields that `--columns` can add (the other columns' figures are in the JSON already)
-JSON_EXTRAS = ("kernel", "strides", "dilation", "padding", "activation", "trainable")
+JSON_EXTRAS = ("kernel", "strides", "dilation", "padding", "activation", "trainable", "origin")
 
 
 def to_json(graph: Graph, extras: Iterable[str] = ()) -> dict[str, Any]:
@@ -37,6 +37,9 @@ def to_json(graph: Graph, extras: Iterable[str] = ()) -> dict[str, Any]:
         }
         facts = op_facts(n)
         for key in wanted:
+            if key == "origin":
+                item.update(origin(n))
+                continue
             value = n.trainable if key == "trainable" else facts.get(key)
             item[key] = list(value) if isinstance(value, tuple) else value
         out.append(item)
@@ -75,6 +78,24 @@ def op_facts(node: Node) -> dict[str, Any]:
     if isinstance(activation, str) and activation != "linear":
         facts["activation"] = activation
     return facts
+
+
+def origin(node: Node) -> dict[str, Any]:
+    """Where a node's values come from: `written` (argument names given in the spec, an
+    `override:` included), `computed` (those of them written as `$` expressions), `derived`
+    (those the built-in block that placed it chose), `defaults` (the op's arguments nobody
+    gave), `placed_by` (that block's kind, or None) and `role` ('shortcut' or None)."""
+    fields = list(type(node.args).model_fields) if node.args is not None else []
+    given = node.args.model_fields_set if node.args is not None else set()
+    chosen = [f for f in fields if f in given]
+    return {
+        "written": [] if node.placed_by else chosen,
+        "computed": [f for f in fields if f in node.computed],
+        "derived": chosen if node.placed_by else [],
+        "defaults": [f for f in fields if f not in given],
+        "placed_by": node.placed_by,
+        "role": node.role,
+    }
 
 
 def receptive_fields(graph: Graph) -> dict[str, int | None]:
