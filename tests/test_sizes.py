@@ -167,7 +167,7 @@ def _generated(spec: dict[str, Any], every: bool = False) -> None:
 
 # by default a few examples at the sizes around each change; with --slow many, at every size
 FEW = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-MANY = settings(max_examples=100, deadline=None,
+MANY = settings(max_examples=50, deadline=None,
                 suppress_health_check=[HealthCheck.filter_too_much])  # fmt: skip
 
 
