@@ -44,6 +44,27 @@ def matches(quoted: list[str], actual: list[str]) -> str | None:
     return None if i == len(actual) else f"more output than quoted: {actual[i]!r}"
 
 
+def replay(body: str) -> list[str]:
+    """Run each `$ archc …` line of a listing and hold its output to the lines quoted under it;
+    returns the commands replayed (an assertion fails at the first that differs)."""
+    replayed: list[str] = []
+    command: list[str] = []
+    quoted: list[str] = []
+    for line in [*body.splitlines(), "$ end"]:
+        if not line.startswith("$ "):
+            quoted.append(line.rstrip())
+            continue
+        if command:
+            result = CliRunner().invoke(main, command[1:])
+            actual = [ln.rstrip() for ln in result.output.rstrip("\n").splitlines()]
+            why = matches(quoted, actual)
+            assert why is None, f"{shlex.join(command)}: {why}"
+            replayed.append(shlex.join(command))
+        command, quoted = shlex.split(line[2:]), []
+        assert command[0] in ("archc", "end")
+    return replayed
+
+
 def test_matching_can_fail() -> None:
     assert matches(["a", "…", "d"], ["a", "b", "c", "d"]) is None
     assert matches(["a", "c"], ["a", "b"]) is not None
@@ -60,20 +81,6 @@ def test_every_listing_is_what_archc_prints(
     for lang, body in FENCE.findall(DOC.read_text()):
         if lang == "yaml" and body.startswith("# "):
             (tmp_path / body.split("\n", 1)[0][2:].strip()).write_text(body)
-        if lang != "console":
-            continue
-        command: list[str] = []
-        quoted: list[str] = []
-        for line in [*body.splitlines(), "$ end"]:
-            if not line.startswith("$ "):
-                quoted.append(line.rstrip())
-                continue
-            if command:
-                result = CliRunner().invoke(main, command[1:])
-                actual = [ln.rstrip() for ln in result.output.rstrip("\n").splitlines()]
-                why = matches(quoted, actual)
-                assert why is None, f"{shlex.join(command)}: {why}"
-                replayed += 1
-            command, quoted = shlex.split(line[2:]), []
-            assert command[0] in ("archc", "end")
+        if lang == "console":
+            replayed += len(replay(body))
     assert replayed >= 7

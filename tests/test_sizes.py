@@ -129,11 +129,12 @@ def _at_some_size(text: str, every: bool = False) -> tuple[str, Graph] | None:
     return None
 
 
-def assert_agrees(
+def disagreements(
     text: str, graph: Graph, upto: int, axes: tuple[int, ...] = (0, 1), every: bool = False
-) -> int:
-    """The solver's answer == the compiler's, at every size 1…upto (`every`), or at the sizes
-    where the answer changes, their neighbours and a few more."""
+) -> tuple[list[int], str, int]:
+    """The sizes where the solver's answer is not the compiler's — at every size 1…upto
+    (`every`), or at the sizes where the answer changes, their neighbours and a few more —
+    with the solver's pattern and how many sizes it accepts."""
     label = "H = W" if axes == (0, 1) else "HW"[axes[0]]
     (answer,) = [a for a in solve(graph, upto=upto).axes if a.axis == label]
     acc = answer.accepted
@@ -143,26 +144,34 @@ def assert_agrees(
         edges = {int(i) + 1 for i in np.flatnonzero(np.diff(acc.astype(int)))}
         sizes = sorted({1, upto, *edges, *(min(e + 1, upto) for e in edges), *range(2, upto, 7)})
     wrong = [n for n in sizes if compiles(text, n, axes) != acc[n - 1]]
-    assert not wrong, f"the solver is wrong at sizes {wrong[:10]} ({answer.pattern()})\n{text}"
-    return int(acc.sum())
+    return wrong, answer.pattern(), int(acc.sum())
 
 
-def _branchy(text: str, every: bool = False) -> None:
+def assert_agrees(
+    text: str, graph: Graph, upto: int, axes: tuple[int, ...] = (0, 1), every: bool = False
+) -> int:
+    """disagreements() is empty; returns how many sizes the solver accepts."""
+    wrong, pattern, accepted = disagreements(text, graph, upto, axes, every)
+    assert not wrong, f"the solver is wrong at sizes {wrong[:10]} ({pattern})\n{text}"
+    return accepted
+
+
+def _branchy(text: str, every: bool = False) -> list[int]:
+    """The sizes where the solver is wrong about a generated branchy spec."""
     found = _at_some_size(text, every)
     assume(found is not None)
-    assert_agrees(*found, MAX_GENERATED, every=every)
+    return disagreements(*found, MAX_GENERATED, every=every)[0]
 
 
-def _generated(spec: dict[str, Any], every: bool = False) -> None:
+def _generated(spec: dict[str, Any], every: bool = False) -> list[int]:
+    """The sizes where the solver is wrong about a generated spec (axes apart when not
+    square, the other one kept at the spec's size)."""
     text = dump(spec)
     graph = graph_of(text)
     assert graph is not None
     h, w, _ = spec["input"]["shape"]
-    if h == w:
-        assert_agrees(text, graph, MAX_GENERATED, every=every)
-    else:  # the axes apart, the other one kept at the spec's size
-        assert_agrees(text, graph, MAX_GENERATED, (0,), every)
-        assert_agrees(text, graph, MAX_GENERATED, (1,), every)
+    axes = [(0, 1)] if h == w else [(0,), (1,)]
+    return [n for a in axes for n in disagreements(text, graph, MAX_GENERATED, a, every)[0]]
 
 
 # by default a few examples at the sizes around each change; with --slow many, at every size
@@ -174,27 +183,27 @@ MANY = settings(max_examples=50, deadline=None,
 @FEW
 @given(branchy_specs())
 def test_solver_agrees_with_the_compiler_on_branchy_specs(text: str) -> None:
-    _branchy(text)
+    assert _branchy(text) == [], text
 
 
 @FEW
 @given(spec_dicts(max_steps=4))
 def test_solver_agrees_with_the_compiler_on_generated_specs(spec: dict[str, Any]) -> None:
-    _generated(spec)
+    assert _generated(spec) == [], spec
 
 
 @pytest.mark.slow
 @MANY
 @given(branchy_specs())
 def test_solver_agrees_on_many_branchy_specs(text: str) -> None:
-    _branchy(text, every=True)
+    assert _branchy(text, every=True) == [], text
 
 
 @pytest.mark.slow
 @MANY
 @given(spec_dicts(max_steps=6))
 def test_solver_agrees_on_many_generated_specs(spec: dict[str, Any]) -> None:
-    _generated(spec, every=True)
+    assert _generated(spec, every=True) == [], spec
 
 
 # --- hand-made cases whose answer is known ---------------------------------------------------
