@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import tempfile
 from collections.abc import Callable, Iterator
@@ -40,7 +41,7 @@ def replacing(target: str, suffix: str) -> Iterator[str]:
             fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
             os.close(fd)
         yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it private
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp made it private
         os.replace(tmp, target)
     except BaseException as e:
         if tmp is not None:
@@ -124,7 +125,54 @@ def _interrupts_deferred() -> Iterator[None]:
                 signal.raise_signal(signum)  # now with its own default action
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextlib.contextmanager
+def replacing_folder(target: str) -> Iterator[str]:
+    """`replacing` for a folder: a temporary folder beside the target; on success the
+    old folder is moved aside, the new one renamed into place and the old one removed (with
+    interrupts held off, so the target is the old artifact or the new one, complete)."""
+    where = Location(target)
+    parent = os.path.dirname(os.path.abspath(target))
+    tmp: str | None = None
+    try:
+        if not os.path.isdir(parent):
+            raise SpecError.at(where, f"cannot write this folder: no folder {parent}")
+        _remove_stale_folders(parent)
+        with _interrupts_deferred():
+            prefix = f"{_PREFIX}{os.getpid()}-"
+            tmp = tempfile.mkdtemp(prefix=prefix, suffix=".savedmodel", dir=parent)
+        yield tmp
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp made it private
+        with _interrupts_deferred():
+            if os.path.isdir(target):
+                aside = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=parent)
+                os.replace(target, aside)  # onto the empty folder just made
+                try:
+                    os.replace(tmp, target)
+                except OSError:
+                    os.replace(aside, target)
+                    raise
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
+            tmp = None
+    except BaseException as e:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise SpecError.at(where, f"cannot write this folder: {e.strerror or e}") from None
+        raise
+
+
+def _remove_stale_folders(parent: str) -> None:
+    """`.archc-PID-…` folders whose process is gone (killed mid-export) are removed."""
+    with contextlib.suppress(OSError), os.scandir(parent) as entries:
+        for entry in entries:
+            m = _OURS.match(entry.name)
+            if m and entry.is_dir(follow_symlinks=False) and not _alive(int(m.group(1))):
+                shutil.rmtree(entry.path, ignore_errors=True)

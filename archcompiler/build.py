@@ -102,7 +102,7 @@ def load_official_weights(backend: Backend, model: object, graph: Graph,
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[list[int]]:
+def terminate_as_interrupt() -> Iterator[list[int]]:
     """SIGTERM or Ctrl-C while saving unwinds like Ctrl-C, so the temporary file is removed. The
     signals are also recorded: Keras's saver swallows exceptions in places (a bare `except:`),
     and Python swallows one raised inside a finalizer or weakref callback (printing "Exception
@@ -139,7 +139,7 @@ def save_atomically(
     old file or the complete new one, never a partial one. `record` (provenance.record) goes
     into the archive's metadata.json before the rename."""
     # the handlers first: a SIGTERM from the moment the temporary file exists unwinds and removes it
-    with _terminate_as_interrupt() as received, replacing(target, ".keras") as tmp:
+    with terminate_as_interrupt() as received, replacing(target, ".keras") as tmp:
         if save is None:
             model.save(tmp)
         else:

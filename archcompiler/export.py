@@ -14,17 +14,15 @@ import importlib.util
 import logging
 import os
 import re
-import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .atomic import _OURS, _PREFIX, _alive, _interrupts_deferred, _umask, replacing
+from .atomic import current_umask, replacing, replacing_folder
 from .backends import build_checked, get_backend
-from .build import _terminate_as_interrupt, load_weights_file
+from .build import load_weights_file, terminate_as_interrupt
 from .errors import Location, SpecError
 from .graph import Graph
 from .model_files import check_model_file, check_weights_file
@@ -186,7 +184,7 @@ def export_model(model: Any, output: str, fmt: str | None = None, *, verify: boo
     _call_once(model)
     lines: list[str] = []
     start = time.perf_counter()
-    with _terminate_as_interrupt() as received, _temporary(plan) as tmp:
+    with terminate_as_interrupt() as received, _temporary(plan) as tmp:
         _run_export(model, tmp, plan.fmt, where)
         seconds = time.perf_counter() - start
         if verify:
@@ -269,14 +267,14 @@ def _temporary(plan: Plan) -> Iterator[str]:
     """A temporary path beside the target, renamed over it when the block completes and
     removed on any exception (Ctrl-C too)."""
     if not plan.fmt.suffix:
-        with _replacing_folder(plan.target) as tmp:
+        with replacing_folder(plan.target) as tmp:
             yield tmp
     elif plan.fmt.name == "openvino":  # FILE.xml and its weights FILE.bin, the .bin first
         with replacing(plan.target, ".xml") as tmp:
             tmp_bin = tmp[:-4] + ".bin"
             try:
                 yield tmp
-                os.chmod(tmp_bin, 0o666 & ~_umask())
+                os.chmod(tmp_bin, 0o666 & ~current_umask())
                 os.replace(tmp_bin, plan.target[:-4] + ".bin")
             finally:
                 with contextlib.suppress(OSError):
@@ -284,53 +282,6 @@ def _temporary(plan: Plan) -> Iterator[str]:
     else:
         with replacing(plan.target, plan.fmt.suffix) as tmp:
             yield tmp
-
-
-@contextlib.contextmanager
-def _replacing_folder(target: str) -> Iterator[str]:
-    """`atomic.replacing` for a folder: a temporary folder beside the target; on success the
-    old folder is moved aside, the new one renamed into place and the old one removed (with
-    interrupts held off, so the target is the old artifact or the new one, complete)."""
-    where = Location(target)
-    parent = os.path.dirname(os.path.abspath(target))
-    tmp: str | None = None
-    try:
-        if not os.path.isdir(parent):
-            raise SpecError.at(where, f"cannot write this folder: no folder {parent}")
-        _remove_stale_folders(parent)
-        with _interrupts_deferred():
-            prefix = f"{_PREFIX}{os.getpid()}-"
-            tmp = tempfile.mkdtemp(prefix=prefix, suffix=".savedmodel", dir=parent)
-        yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp made it private
-        with _interrupts_deferred():
-            if os.path.isdir(target):
-                aside = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=parent)
-                os.replace(target, aside)  # onto the empty folder just made
-                try:
-                    os.replace(tmp, target)
-                except OSError:
-                    os.replace(aside, target)
-                    raise
-                shutil.rmtree(aside, ignore_errors=True)
-            else:
-                os.replace(tmp, target)
-            tmp = None
-    except BaseException as e:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise SpecError.at(where, f"cannot write this folder: {e.strerror or e}") from None
-        raise
-
-
-def _remove_stale_folders(parent: str) -> None:
-    """`.archc-PID-…` folders whose process is gone (killed mid-export) are removed."""
-    with contextlib.suppress(OSError), os.scandir(parent) as entries:
-        for entry in entries:
-            m = _OURS.match(entry.name)
-            if m and entry.is_dir(follow_symlinks=False) and not _alive(int(m.group(1))):
-                shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def sample_inputs(model: Any, where: Location) -> list[Any]:

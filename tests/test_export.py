@@ -218,7 +218,9 @@ def test_a_folder_the_system_refuses_is_a_located_error(tmp_path, monkeypatch) -
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(ex.tempfile, "mkdtemp", refuse)
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
     target = tmp_path / "sm"
     with pytest.raises(SpecError, match="cannot write this folder: Permission denied"):
         ex.export_model(FakeModel(), str(target), verify=False)

@@ -24,7 +24,7 @@ SPEC = ROOT / "specs" / "vgg16.yaml"
 SWALLOW = (
     "bug: Keras's saving_lib._save_model_to_fileobj has a bare `except:` around creating its "
     "weights temp file, which swallows the KeyboardInterrupt that "
-    "build._terminate_as_interrupt raises (and a real Ctrl-C): the save goes on, the target is "
+    "build.terminate_as_interrupt raises (and a real Ctrl-C): the save goes on, the target is "
     "replaced and archc exits 0"
 )
 BUILD = [
