@@ -161,6 +161,8 @@ class BlockBuilder:
 class _BlockOp(RawNode):
     """A primitive placed by a built-in block: located at the block's node in the YAML."""
 
+    written = False
+
     def __init__(self, op: str, args: dict[str, Any], parent: RawNode) -> None:
         super().__init__(op, args, parent.doc, parent.path)
         self._parent = parent

@@ -23,7 +23,7 @@ from ..spec import expr
 from ..spec.diagnostics import pydantic_diagnostics
 from ..spec.model import InputDef
 from ..spec.validate import CheckedFile, RawNode, expressions_in
-from . import expand, finish
+from . import expand, finish, memo
 from .bindings import Overrides, bind_params, evaluate
 from .chain import nearest
 from .checks import check_arity, check_bounds, check_growth, too_much_work
@@ -265,7 +265,7 @@ class Walk:
         at the override that gave the value."""
         args, extra, origin = self.arguments(raw, name, env, ctx, first_only)
         try:
-            return model.model_validate({**args, **extra})
+            return memo.validate(model, {**args, **extra})
         except ValidationError as e:
             mine = [err for err in e.errors() if _arg_of(err) not in extra]
             diags = pydantic_diagnostics(raw.doc, raw.arg_path(), mine, args, model)
@@ -294,7 +294,7 @@ class Walk:
             name=name, op=raw.op, args=op, inputs=tuple(inputs), shape=tuple(result.shape),
             weights=result.trainable, fixed_weights=result.non_trainable, macs=result.macs,
             block=ctx.block, section=ctx.section, source=where,
-            computed=_computed(raw.args, op.model_fields_set),
+            computed=_computed(raw.args, op.model_fields_set) if raw.written else (),
         )  # fmt: skip
         check_bounds(self.limits, node, self.params_so_far, len(self.graph), where, ctx.notes)
         self.names.claim(name, raw.at("name") if raw.name is not None else where, ctx.notes)

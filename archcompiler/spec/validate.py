@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -39,6 +39,9 @@ class RawNode:
     repeat: Any = None
     when: Any = None  # placed only when true (e.g. `when: $aux` for auxiliary classifiers)
     otherwise: Any = None  # `else`: the node the name stands for when `when` leaves it out
+    # False for the primitives a built-in block places: their arguments are the block's values,
+    # not written, so nothing in them is a `$` expression to report (Node.computed)
+    written: ClassVar[bool] = True
 
     def arg_path(self, *sub: Any) -> Path:
         return (*self.path, self.op, *sub)
@@ -178,8 +181,10 @@ def _check_block_def(doc: Doc, bname: Any, bdata: Any, diags: list[Diagnostic]) 
                 Diagnostic(where, f"parameter '{pname}' clashes with the structural key `{pname}`")
             )
         raw = bdata["params"][pname]
-        close = did_you_mean(raw, PARAM_TYPES) if isinstance(raw, str) else ""
-        if close and raw not in PARAM_TYPES:
+        # a type written right needs no suggestion (and difflib is slow)
+        typo = isinstance(raw, str) and raw not in PARAM_TYPES
+        close = did_you_mean(raw, PARAM_TYPES) if typo else ""
+        if close:
             diags.append(
                 Diagnostic(
                     doc.location((*path, "params", pname)),
