@@ -29,6 +29,7 @@ EXAMPLES: dict[str, list[str]] = {
         "archc train lenet5 --data digits/ --epochs 10",
         "archc train specs/vgg16_transfer.yaml --data pets/ --cache-features -o runs/pets",
         "archc train lenet5 --data digits/ --resume runs/lenet5-1 --epochs 20",
+        "archc train resnet50 --data pets/ --set classes=37 --mixed-precision --jit",
     ],
     "evaluate": ["archc evaluate runs/lenet5-1/model.keras --data digits-test/"],
     "predict": ["archc predict runs/lenet5-1/model.keras seven.png --top 3"],

@@ -156,6 +156,11 @@ def _command_line() -> list[str]:
     is_flag=True,
     help="float16 compute with float32 weights and outputs (for GPUs).",
 )
+@click.option(
+    "--jit/--no-jit", default=None,
+    help="Compile the training step with XLA (Keras jit_compile) [default: Keras's choice: "
+    "on with a GPU, off on a CPU].",
+)  # fmt: skip
 @click.option("--tensorboard", is_flag=True, help="Write TensorBoard logs to RUN_DIR/logs.")
 @click.option("--no-cache", is_flag=True, help="Decode images every epoch instead of once.")
 @click.option(
@@ -171,7 +176,7 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
           augment: bool, preprocess: str, sets: tuple[str, ...], limits: Limits,
           weights: str | None, cache_features: bool, resume: str | None,
           force: bool, early_stopping: int | None, lr_schedule: str | None, strategy: str,
-          mixed_precision: bool, tensorboard: bool,
+          mixed_precision: bool, jit: bool | None, tensorboard: bool,
           no_cache: bool, max_memory: int | None, seed: int, quiet: bool) -> None:  # fmt: skip
     """Train SPEC on an image folder; keep the best epoch in RUN_DIR/model.keras."""
     from ..train.options import TrainOptions
@@ -191,7 +196,7 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
     options = TrainOptions(
         epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, augment=augment,
         preprocess=preprocess, seed=seed, strategy=strategy, mixed_precision=mixed_precision,
-        tensorboard=tensorboard, cache=not no_cache, cache_features=cache_features,
+        jit=jit, tensorboard=tensorboard, cache=not no_cache, cache_features=cache_features,
         weights=weights, verbose=2 if quiet else "auto", max_memory=max_memory,
         early_stopping=early_stopping, lr_schedule=lr_schedule,
     )  # fmt: skip

@@ -175,9 +175,11 @@ def train(run: Run, o: TrainOptions) -> Iterator[str]:
         if o.cache_features:
             backbone, fitted = backend.split_at(model, g, run.head_boundary or "")
             metric = _loss_and_metric(c)[1]
-            fitted.compile(optimizer=model.optimizer, loss=model.loss, metrics=[metric])
+            fitted.compile(optimizer=model.optimizer, loss=model.loss, metrics=[metric],
+                           jit_compile=_jit(o))  # fmt: skip
         else:
             fitted = model
+    run.record["training"]["jit"] = bool(fitted.jit_compile)  # "auto" resolved
     if o.strategy == "mirrored":
         yield f"Strategy: MirroredStrategy over {len(devices)} device(s): {', '.join(devices)}."
 
@@ -228,14 +230,23 @@ def train(run: Run, o: TrainOptions) -> Iterator[str]:
 def _model(run: Run, o: TrainOptions) -> keras.Model:
     """The compiled model: a fresh build from the spec (with --weights), or last.keras."""
     if run.resume:
-        return keras.saving.load_model(os.path.join(run.run_dir, rundir.LAST))
+        model = keras.saving.load_model(os.path.join(run.run_dir, rundir.LAST))
+        # the compile config saved holds the first run's choice; this run's flag decides, and
+        # without one Keras's "auto" rule: XLA where there is a GPU
+        auto = bool(tf.config.list_logical_devices("GPU"))
+        model.jit_compile = auto if o.jit is None else o.jit
+        return model
     policy = "mixed_float16" if o.mixed_precision else None
     model = build_checked(run.graph, backend, dtype_policy=policy)
     if o.weights:
         load_weights_file(backend, model, o.weights)
     loss, metric = _loss_and_metric(run.classifier)
-    model.compile(optimizer=_optimizer(o), loss=loss, metrics=[metric])
+    model.compile(optimizer=_optimizer(o), loss=loss, metrics=[metric], jit_compile=_jit(o))
     return model
+
+
+def _jit(o: TrainOptions) -> bool | str:
+    return "auto" if o.jit is None else o.jit
 
 
 def _unsharded(ds: tf.data.Dataset | None) -> tf.data.Dataset | None:

@@ -23,6 +23,7 @@ class TrainOptions:
     seed: int = 1337
     strategy: str = "default"  # or "mirrored": tf.distribute.MirroredStrategy
     mixed_precision: bool = False
+    jit: bool | None = None  # XLA for the training step; None: Keras's "auto" (on a GPU)
     tensorboard: bool = False
     cache: bool = True
     cache_features: bool = False

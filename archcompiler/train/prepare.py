@@ -156,7 +156,7 @@ def _training_record(o: TrainOptions) -> dict[str, Any]:
         "epochs": o.epochs, "batch_size": o.batch_size, "optimizer": o.optimizer,
         "learning_rate": o.learning_rate, "augment": o.augment,
         "seed": o.seed, "strategy": o.strategy, "mixed_precision": o.mixed_precision,
-        "cache_features": o.cache_features, "weights": o.weights,
+        "jit": o.jit, "cache_features": o.cache_features, "weights": o.weights,
         "early_stopping": o.early_stopping, "lr_schedule": o.lr_schedule,
     }  # fmt: skip
 
