@@ -132,7 +132,7 @@ def current_umask() -> int:
 
 
 @contextlib.contextmanager
-def replacing_folder(target: str) -> Iterator[str]:
+def replacing_folder(target: str, suffix: str = ".tmp") -> Iterator[str]:
     """`replacing` for a folder: a temporary folder beside the target; on success the
     old folder is moved aside, the new one renamed into place and the old one removed (with
     interrupts held off, so the target is the old artifact or the new one, complete)."""
@@ -145,7 +145,7 @@ def replacing_folder(target: str) -> Iterator[str]:
         _remove_stale_folders(parent)
         with _interrupts_deferred():
             prefix = f"{_PREFIX}{os.getpid()}-"
-            tmp = tempfile.mkdtemp(prefix=prefix, suffix=".savedmodel", dir=parent)
+            tmp = tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent)
         yield tmp
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp made it private
         with _interrupts_deferred():

@@ -267,7 +267,7 @@ def _temporary(plan: Plan) -> Iterator[str]:
     """A temporary path beside the target, renamed over it when the block completes and
     removed on any exception (Ctrl-C too)."""
     if not plan.fmt.suffix:
-        with replacing_folder(plan.target) as tmp:
+        with replacing_folder(plan.target, ".savedmodel") as tmp:
             yield tmp
     elif plan.fmt.name == "openvino":  # FILE.xml and its weights FILE.bin, the .bin first
         with replacing(plan.target, ".xml") as tmp:

@@ -451,7 +451,8 @@ def test_a_binary_head_with_classes_from_folders_and_force(tmp_path: Path) -> No
         name: binary
         input: {shape: [32, 32, 1]}
         backbone:
-          - conv: {filters: 4, kernel: 3, strides: 2, activation: relu}
+          - conv: {filters: 8, kernel: 3, strides: 2, activation: relu}
+          - conv: {filters: 8, kernel: 3, strides: 2, activation: relu}
           - global_avg_pool: {}
         head:
           - dense: {units: 1, activation: sigmoid, name: out}
@@ -460,8 +461,8 @@ def test_a_binary_head_with_classes_from_folders_and_force(tmp_path: Path) -> No
     run_dir.mkdir()
     (run_dir / "notes.txt").write_text("mine")
     (run_dir / "model.keras").write_text("an old run")
-    code, out, err = run_cli("train", spec, "--data", data, "-o", run_dir, "--epochs", 6,
-                         "--lr", "0.02", "--force", "-q", "--tensorboard")  # fmt: skip
+    code, out, err = run_cli("train", spec, "--data", data, "-o", run_dir, "--epochs", 8,
+                         "--lr", "0.01", "--force", "-q", "--tensorboard")  # fmt: skip
     assert code == 0, err
     assert "binary_crossentropy on 'out' (1 sigmoid unit)" in out
     assert max(e["val_accuracy"] for e in history(run_dir)) > 0.8

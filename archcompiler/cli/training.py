@@ -164,6 +164,11 @@ def _command_line() -> list[str]:
 @click.option("--tensorboard", is_flag=True, help="Write TensorBoard logs to RUN_DIR/logs.")
 @click.option("--no-cache", is_flag=True, help="Decode images every epoch instead of once.")
 @click.option(
+    "--cache-dir", metavar="DIR", type=click.Path(), default=None,  # checked in prepare.py
+    help="Keep the decoded images in DIR (on disk, for data larger than memory, reused by later "
+    "runs on the same files) instead of in memory.",
+)  # fmt: skip
+@click.option(
     "--max-memory", metavar="SIZE", default=None, callback=_size,
     help="Refuse a run whose estimated memory passes SIZE (8G, 512M; 0: no check) "
     "[default: the memory this machine has available].",
@@ -177,13 +182,16 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
           weights: str | None, cache_features: bool, resume: str | None,
           force: bool, early_stopping: int | None, lr_schedule: str | None, strategy: str,
           mixed_precision: bool, jit: bool | None, tensorboard: bool,
-          no_cache: bool, max_memory: int | None, seed: int, quiet: bool) -> None:  # fmt: skip
+          no_cache: bool, cache_dir: str | None, max_memory: int | None, seed: int,
+          quiet: bool) -> None:  # fmt: skip
     """Train SPEC on an image folder; keep the best epoch in RUN_DIR/model.keras."""
     from ..train.options import TrainOptions
     from ..train.prepare import prepare
 
     if val_split is not None and val_dir is not None:
         raise click.UsageError("give --val-split or --val, not both")
+    if no_cache and cache_dir is not None:
+        raise click.UsageError("--no-cache decodes every epoch; --cache-dir keeps them: not both")
     if cache_features and augment:
         raise click.UsageError("--cache-features runs the backbone once, so no --augment")
     run_dir = output
@@ -196,7 +204,8 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
     options = TrainOptions(
         epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, augment=augment,
         preprocess=preprocess, seed=seed, strategy=strategy, mixed_precision=mixed_precision,
-        jit=jit, tensorboard=tensorboard, cache=not no_cache, cache_features=cache_features,
+        jit=jit, tensorboard=tensorboard, cache=not no_cache, cache_dir=cache_dir,
+        cache_features=cache_features,
         weights=weights, verbose=2 if quiet else "auto", max_memory=max_memory,
         early_stopping=early_stopping, lr_schedule=lr_schedule,
     )  # fmt: skip

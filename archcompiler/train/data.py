@@ -24,6 +24,8 @@ COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}  # input channels → how im
 # unit: [0, 1] (training from scratch); none: raw 0–255; caffe, tf, torch: the ImageNet
 # preprocessing keras.applications' weights expect (VGG/ResNet, MobileNet, DenseNet).
 PREPROCESS = ("unit", "none", "caffe", "tf", "torch")
+SHUFFLE_BUFFER = 10_000  # images the training shuffle holds, and at most SHUFFLE_BYTES of them
+SHUFFLE_BYTES = 1 << 30  # (224×224 RGB: 1,783 images), so large data shuffles in bounded memory
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,7 @@ def train(run: Run, o: TrainOptions) -> Iterator[str]:
     train_images, val_images = pipeline.read_folders(
         run.train_dir, run.val_dir, run.val_split, class_names=run.class_names,
         image_size=image_size, channels=channels, label_mode=c.label_mode, seed=o.seed,
-        cache=o.cache,
+        cache=o.cache, cache_dir=o.cache_dir,
     )  # fmt: skip
     yield from _data_lines(train_images, val_images, run)
     run.record["data"].update(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from ..errors import Location, SpecError
 from ..graph import Graph
 from ..summary import human_bytes
+from .data import SHUFFLE_BUFFER, SHUFFLE_BYTES
 
 FLOAT = 4  # bytes
 OPTIMIZER_SLOTS = {"adam": 2, "rmsprop": 1, "sgd": 1}
@@ -51,8 +52,11 @@ def training_needs(
     cached = 0
     if features_of is not None:
         cached = images * math.prod(graph.nodes[features_of].shape) * FLOAT
-    elif cache:
-        cached = images * sum(math.prod(graph.nodes[i].shape) for i in graph.inputs) * FLOAT
+    else:
+        image = sum(math.prod(graph.nodes[i].shape) for i in graph.inputs) * FLOAT
+        # in memory: every image; else (--no-cache, --cache-dir) the shuffle buffer's
+        held = images if cache else min(images, SHUFFLE_BUFFER, SHUFFLE_BYTES // max(image, 1))
+        cached = held * image
     return Needs(weights, activations, cached)
 
 

@@ -25,7 +25,8 @@ class TrainOptions:
     mixed_precision: bool = False
     jit: bool | None = None  # XLA for the training step; None: Keras's "auto" (on a GPU)
     tensorboard: bool = False
-    cache: bool = True
+    cache: bool = True  # decoded images in memory (when cache_dir is None)
+    cache_dir: str | None = None  # decoded images in this folder instead (train/cache.py)
     cache_features: bool = False
     weights: str | None = None
     verbose: str | int = "auto"

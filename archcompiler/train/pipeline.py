@@ -1,11 +1,14 @@
 """Image folders → tf.data pipelines (imports TensorFlow: used by train, evaluate, predict).
 
-Reading is keras.utils.image_dataset_from_directory's (decode, resize to the model's input,
-grayscale or RGB from its channels). We ask it for single images rather than batches so that
-an image that fails to decode is dropped alone (`ignore_errors`) instead of failing the epoch;
-the decoded images are cached, and one counting pass over the cache (which the first epoch
-would spend decoding anyway) tells how many were skipped before training starts. Then:
-shuffle each epoch, batch, augment (training only), preprocess, prefetch.
+The files, their order and the validation split are keras.utils.image_dataset_from_directory's;
+decoding is done as it does it (decode, bilinear resize to the model's input, grayscale or RGB
+from its channels; a test compares the two), but here, from the file list, so that a worker of
+multi-worker training reads only its shard of the files, decoding runs in parallel (AUTOTUNE),
+and an image that fails to decode is dropped alone (`ignore_errors`) instead of failing the
+epoch. The decoded images are cached — in memory, in `--cache-dir` (cache.py), or not at all —
+and one counting pass over the cache (which the first epoch would spend decoding anyway) tells
+how many were skipped before training starts. Then: shuffle each epoch, batch, augment
+(training only), preprocess, prefetch.
 
 Preprocessing and augmentation stay in the pipeline, not in the model: the saved model is the
 spec's architecture, layer for layer, and run.json records the preprocessing for evaluate and
@@ -26,34 +29,121 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import Location, SpecError
-from .data import COLOR_MODES
+from .cache import cache_key, file_cached
+from .data import COLOR_MODES, SHUFFLE_BUFFER, SHUFFLE_BYTES
 
-SHUFFLE_BUFFER = 10_000
 PARALLEL = tf.data.AUTOTUNE
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Which part of every folder this process reads: files `index`, `index + count`, …
+    (one machine: all of them; multi-worker training: one worker's share)."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index} of {self.count}")
+
+    @property
+    def label(self) -> str:
+        return f"shard-{self.index}-of-{self.count}"
 
 
 @dataclass
 class Decoded:
-    """One folder's images, decoded, resized and cached; one (image, label) per element."""
+    """One folder's images (this process's shard of them), decoded, resized and cached;
+    one (image, label) per element."""
 
     images: tf.data.Dataset
-    count: int
+    count: int  # images decoded in this shard
     skipped: int
     per_class: tuple[int, ...] = ()  # images decoded, by class
-    paths: tuple[str, ...] = ()  # every image file the folder listed
+    paths: tuple[str, ...] = ()  # every image file of the shard
+    count_all: int = -1  # decoded in all shards (-1: this is the only one)
+    skipped_all: int = -1
+
+    def __post_init__(self) -> None:
+        if self.count_all < 0:
+            self.count_all, self.skipped_all = self.count, self.skipped
 
 
-def _decoded(ds: tf.data.Dataset, cache: bool, classes: int) -> Decoded:
-    paths = tuple(ds.file_paths)
-    ds = ds.ignore_errors()
-    if cache:
-        ds = ds.cache()
-    per_class = tuple(int(n) for n in ds.reduce(tf.zeros([classes], tf.int64),
-                                                _count_by_label(classes)).numpy())  # fmt: skip
+Combine = Callable[[list[int]], list[int]]  # sums a vector of counts over all workers
+
+
+def _listing(
+    folder: str, common: dict[str, Any], split: float
+) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """The image files, in the order (and split) image_dataset_from_directory reads them."""
+    if split > 0:
+        with contextlib.redirect_stdout(io.StringIO()):  # its "Using N files for …" lines
+            train, val = keras.utils.image_dataset_from_directory(
+                folder, validation_split=split, subset="both", **common
+            )
+        return tuple(train.file_paths), tuple(val.file_paths)
+    return tuple(keras.utils.image_dataset_from_directory(folder, **common).file_paths), None
+
+
+def _labels(paths: Sequence[str], folder: str, class_names: Sequence[str]) -> list[int]:
+    """Each file's class index: the class folder it lies in (nested folders included)."""
+    index = {name: i for i, name in enumerate(class_names)}
+    return [index[os.path.relpath(p, folder).split(os.sep)[0]] for p in paths]
+
+
+def _images(paths: Sequence[str], labels: Sequence[int], label_mode: str, classes: int,
+            image_size: tuple[int, int], channels: int) -> tf.data.Dataset:  # fmt: skip
+    """(image, label) as image_dataset_from_directory makes them (decoded with
+    decode_image, bilinear resize, float32 0–255; int32, one-hot or binary float labels),
+    decoded in parallel (AUTOTUNE); an image that fails to decode is dropped alone."""
+    label_ds = tf.data.Dataset.from_tensor_slices(np.asarray(labels, dtype="int32"))
+    if label_mode == "binary":
+        label_ds = label_ds.map(lambda y: tf.expand_dims(tf.cast(y, "float32"), -1))
+    elif label_mode == "categorical":
+        label_ds = label_ds.map(lambda y: tf.one_hot(y, classes))
+    path_ds = tf.data.Dataset.from_tensor_slices(tf.constant(list(paths), dtype=tf.string))
+
+    def load(path: Any, label: Any) -> tuple[Any, Any]:
+        image = tf.image.decode_image(
+            tf.io.read_file(path), channels=channels, expand_animations=False
+        )
+        image = tf.image.resize(image, image_size, method="bilinear")
+        image.set_shape((*image_size, channels))
+        return image, label
+
+    ds = tf.data.Dataset.zip((path_ds, label_ds)).map(load, num_parallel_calls=PARALLEL)
+    return ds.ignore_errors()
+
+
+def _decoded(paths: tuple[str, ...], folder: str, class_names: Sequence[str], label_mode: str,
+             image_size: tuple[int, int], channels: int, cache: bool,
+             cache_dir: str | None, shard: Shard, role: str) -> Decoded:  # fmt: skip
+    """The shard's images, cached (in memory, in `cache_dir`, or not at all), counted by one
+    pass that also fills the cache — the pass the first epoch would otherwise spend."""
+    paths = paths[shard.index :: shard.count]
+    labels = _labels(paths, folder, class_names)
+    classes = len(class_names)
+
+    def images() -> tf.data.Dataset:
+        return _images(paths, labels, label_mode, classes, image_size, channels)
+
+    counting = _count_by_label(classes)
+    if cache_dir is not None:
+        key = cache_key(paths, labels, label_mode, classes, image_size, channels)
+        ds, per_class = file_cached(images, counting, classes, cache_dir, shard.label, role, key)
+    else:
+        ds = images().cache() if cache else images()
+        per_class = _count(ds, counting, classes)
     count = sum(per_class)
     # skipping made the size unknown to tf.data; telling it keeps Keras's progress bar exact
     ds = ds.apply(tf.data.experimental.assert_cardinality(count))
     return Decoded(ds, count, len(paths) - count, per_class, paths)
+
+
+def _count(ds: tf.data.Dataset, counting: Any, classes: int) -> tuple[int, ...]:
+    counts = ds.reduce(tf.zeros([classes], tf.int64), counting).numpy()
+    return tuple(int(n) for n in counts)
 
 
 def _count_by_label(classes: int) -> Callable[[Any, Any], Any]:
@@ -81,27 +171,34 @@ def _decodes(path: str) -> bool:
     return True
 
 
-def check_decoded(folder: str, class_names: Sequence[str], *parts: Decoded) -> None:
+def check_decoded(
+    folder: str, class_names: Sequence[str], *parts: Decoded, combine: Combine | None = None
+) -> None:
     """Every class has an image that decoded (else: an error at its folder), and images that
     were skipped really do not decode — else the decode pass failed for another reason (the
-    resize or the cache ran out of memory) and saying "could not be decoded" would be false."""
-    per_class = [sum(p.per_class[i] for p in parts) for i in range(len(class_names))]
-    for name, n in zip(class_names, per_class, strict=True):
-        if n == 0:
+    resize or the cache ran out of memory) and saying "could not be decoded" would be false.
+    With `combine`, the counts are every worker's together (so all of them decide alike)."""
+    n = len(class_names)
+    per_class = [sum(p.per_class[i] for p in parts) for i in range(n)]
+    skipped = sum(p.skipped for p in parts)
+    broken = sum(not _decodes(path) for p in parts for path in p.paths) if skipped else 0
+    if combine is not None:
+        *per_class, skipped, broken = combine([*per_class, skipped, broken])
+        for p in parts:
+            p.count_all, p.skipped_all = combine([p.count, p.skipped])
+    for name, count in zip(class_names, per_class, strict=True):
+        if count == 0:
             raise SpecError.at(
                 Location(os.path.join(folder, name)),
                 f"no image in class folder '{name}' could be decoded",
                 "its files are empty, broken or not images: fix them or remove the folder",
             )  # fmt: skip
-    skipped = sum(p.skipped for p in parts)
-    if skipped:
-        broken = sum(not _decodes(path) for p in parts for path in p.paths)
-        if broken < skipped:
-            raise SpecError.at(
-                Location(folder), f"{skipped - broken:,} image(s) decode but could not be "
-                "resized or cached: most likely out of memory",
-                "try a smaller input size or --no-cache",
-            )  # fmt: skip
+    if broken < skipped:
+        raise SpecError.at(
+            Location(folder), f"{skipped - broken:,} image(s) decode but could not be "
+            "resized or cached: most likely out of memory",
+            "try a smaller input size or --no-cache",
+        )  # fmt: skip
 
 
 def read_folders(
@@ -115,33 +212,36 @@ def read_folders(
     label_mode: str,
     seed: int,
     cache: bool = True,
+    cache_dir: str | None = None,
     shuffle: bool = True,
+    shard: Shard = Shard(),
+    combine: Combine | None = None,
 ) -> tuple[Decoded, Decoded | None]:
-    """The training images and the validation images (a folder, a split, or none); every
-    class must have an image that decodes (check_decoded)."""
-    n = len(class_names)
+    """The training images and the validation images (a folder, a split, or none) of this
+    process's shard; every class must have an image that decodes (check_decoded)."""
     common = {
         "labels": "inferred", "label_mode": label_mode, "class_names": list(class_names),
         "color_mode": COLOR_MODES[channels], "batch_size": None, "image_size": image_size,
         "shuffle": shuffle, "seed": seed, "interpolation": "bilinear", "verbose": False,
     }  # fmt: skip
-    if val_dir is None and val_split > 0:
-        with contextlib.redirect_stdout(io.StringIO()):  # its "Using N files for …" lines
-            train, val = keras.utils.image_dataset_from_directory(
-                train_dir, validation_split=val_split, subset="both", **common
-            )
-        both = _decoded(train, cache, n), _decoded(val, cache, n)
-        check_decoded(train_dir, class_names, *both)  # a split may leave a class out of one
-        return both
-    train = keras.utils.image_dataset_from_directory(train_dir, **common)
-    decoded = _decoded(train, cache, n)
-    check_decoded(train_dir, class_names, decoded)
+    reading = {
+        "class_names": class_names, "label_mode": label_mode, "image_size": image_size,
+        "channels": channels, "cache": cache, "cache_dir": cache_dir, "shard": shard,
+    }  # fmt: skip
+    split = val_split if val_dir is None else 0.0
+    train_paths, split_paths = _listing(train_dir, common, split)
+    train = _decoded(train_paths, train_dir, role="train", **reading)
+    if split_paths is not None:
+        val = _decoded(split_paths, train_dir, role="val", **reading)
+        check_decoded(train_dir, class_names, train, val, combine=combine)  # a split may leave
+        return train, val  # a class out of one part
+    check_decoded(train_dir, class_names, train, combine=combine)
     if val_dir is None:
-        return decoded, None
-    val = keras.utils.image_dataset_from_directory(val_dir, **{**common, "shuffle": False})
-    checked = _decoded(val, cache, n)
-    check_decoded(val_dir, class_names, checked)
-    return decoded, checked
+        return train, None
+    val_paths, _ = _listing(val_dir, {**common, "shuffle": False}, 0.0)
+    val = _decoded(val_paths, val_dir, role="val", **reading)
+    check_decoded(val_dir, class_names, val, combine=combine)
+    return train, val
 
 
 def preprocessor(mode: str) -> Callable[[Any], Any]:
@@ -180,13 +280,20 @@ def batches(
     """Shuffled (training) or in order, batched, augmented, preprocessed, prefetched."""
     ds = decoded.images
     if shuffle_seed is not None:
-        ds = ds.shuffle(min(max(decoded.count, 1), SHUFFLE_BUFFER), seed=shuffle_seed)
+        ds = ds.shuffle(shuffle_buffer(decoded), seed=shuffle_seed)
     ds = ds.batch(batch_size)
     if augment is not None:
         ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=PARALLEL)
     prep = preprocessor(preprocess)
     ds = ds.map(lambda x, y: (prep(x), y), num_parallel_calls=PARALLEL)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def shuffle_buffer(decoded: Decoded) -> int:
+    """Images the training shuffle holds: all of them, up to SHUFFLE_BUFFER and SHUFFLE_BYTES."""
+    image = decoded.images.element_spec[0]
+    size = int(np.prod(image.shape)) * image.dtype.size
+    return max(1, min(decoded.count, SHUFFLE_BUFFER, SHUFFLE_BYTES // max(size, 1)))
 
 
 def load_image(path: str, image_size: tuple[int, int], channels: int) -> np.ndarray:

@@ -77,6 +77,19 @@ def check_options(graph: Graph, o: TrainOptions, spec: str) -> None:
         )  # fmt: skip
     if o.weights is not None:
         check_weights_file(o.weights)
+    if o.cache_dir is not None:
+        check_cache_dir(o.cache_dir)
+
+
+def check_cache_dir(path: str) -> None:
+    """--cache-dir is a folder, or can be made one, that this user can write in."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise SpecError.at(Location(path), "--cache-dir: this is a file, not a folder")
+    existing = os.path.abspath(path)
+    while not os.path.isdir(existing):
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SpecError.at(Location(path), f"--cache-dir: cannot write in {existing}")
 
 
 def prepare(
@@ -101,7 +114,8 @@ def prepare(
     if options.max_memory != 0:
         images = plan.train.images + (plan.val.images if plan.val else 0)
         needs = memory.training_needs(graph, options.batch_size, options.optimizer, images,
-                                      options.cache, boundary)  # fmt: skip
+                                      options.cache and options.cache_dir is None,
+                                      boundary)  # fmt: skip
         where = graph.nodes[graph.inputs[0]].source or Location(spec)
         memory.check_fits(needs, options.max_memory, where, options.batch_size)
     digest = rundir.spec_hash(graph.files)
@@ -156,7 +170,8 @@ def _training_record(o: TrainOptions) -> dict[str, Any]:
         "epochs": o.epochs, "batch_size": o.batch_size, "optimizer": o.optimizer,
         "learning_rate": o.learning_rate, "augment": o.augment,
         "seed": o.seed, "strategy": o.strategy, "mixed_precision": o.mixed_precision,
-        "jit": o.jit, "cache_features": o.cache_features, "weights": o.weights,
+        "jit": o.jit, "cache_features": o.cache_features, "cache_dir": o.cache_dir,
+        "weights": o.weights,
         "early_stopping": o.early_stopping, "lr_schedule": o.lr_schedule,
     }  # fmt: skip
 
