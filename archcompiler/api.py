@@ -242,7 +242,7 @@ class Network:
         """Train on an image folder as `archc train` does (same checks, same run directory);
         `options` are TrainOptions' fields (epochs, batch_size, optimizer, lr, augment, …).
         Returns run.json's record. The spec is compiled again for the data's classes."""
-        from .train.fit import train as fit
+        from .train.engine import train as fit
         from .train.options import TrainOptions
         from .train.prepare import prepare
 

@@ -9,7 +9,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +17,9 @@ from ..backends.quiet import import_keras
 from ..limits import Limits
 from ..model_files import check_image_files, check_model_file
 from ..train.data import PREPROCESS, scan_folder
+
+if TYPE_CHECKING:
+    from ..train.options import TrainOptions
 from .app import (
     echo_report,
     format_option,
@@ -146,10 +149,24 @@ def _command_line() -> list[str]:
 )  # fmt: skip
 @click.option(
     "--strategy",
-    type=click.Choice(["default", "mirrored"]),
+    type=click.Choice(["default", "mirrored", "multi-worker"]),
     default="default",
     show_default=True,
-    help="mirrored: tf.distribute.MirroredStrategy over all GPUs.",
+    help="mirrored: tf.distribute.MirroredStrategy over this machine's GPUs; multi-worker: "
+    "MultiWorkerMirroredStrategy over several machines, the cluster from TF_CONFIG or "
+    "--workers/--task (docs/distributed.md).",
+)
+@click.option(
+    "--workers", metavar="HOST:PORT,…", default=None,
+    help="multi-worker: every worker's address, the same list on each (worker 0 is the chief; "
+    "instead of TF_CONFIG).",
+)  # fmt: skip
+@click.option(
+    "--task",
+    metavar="N",
+    type=click.IntRange(0),
+    default=None,
+    help="multi-worker: which of --workers this process is.",
 )
 @click.option(
     "--mixed-precision",
@@ -181,7 +198,8 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
           augment: bool, preprocess: str, sets: tuple[str, ...], limits: Limits,
           weights: str | None, cache_features: bool, resume: str | None,
           force: bool, early_stopping: int | None, lr_schedule: str | None, strategy: str,
-          mixed_precision: bool, jit: bool | None, tensorboard: bool,
+          workers: str | None, task: int | None, mixed_precision: bool, jit: bool | None,
+          tensorboard: bool,
           no_cache: bool, cache_dir: str | None, max_memory: int | None, seed: int,
           quiet: bool) -> None:  # fmt: skip
     """Train SPEC on an image folder; keep the best epoch in RUN_DIR/model.keras."""
@@ -210,9 +228,14 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
         early_stopping=early_stopping, lr_schedule=lr_schedule,
     )  # fmt: skip
     command = _command_line()
+    writes = True  # this process writes the run directory: all but a cluster's other workers
+    if strategy == "multi-worker":
+        writes = _join_cluster(options, workers, task, run_dir, resume)
+    elif workers is not None or task is not None:
+        raise click.UsageError("--workers and --task are for --strategy multi-worker")
     run = prepare(
         spec, parse_sets(sets), data, val_dir, val_split, run_dir, resume=resume, force=force,
-        options=options, limits=limits, command=command,
+        options=options, limits=limits, command=command, writes=writes,
     )  # fmt: skip
     c = run.classifier
     click.echo(
@@ -223,16 +246,38 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
     )
     import_keras(tensorflow=True)  # quietly, before train/ imports it (backends/quiet.py)
     from ..train import rundir
-    from ..train.fit import train as fit
+    from ..train.engine import train as fit
 
     try:
         echo_report(fit(run, options))
     except BaseException as e:
-        if not run.resume and not run.history:  # failed before an epoch: leave nothing behind
+        if writes and not run.resume and not run.history:  # failed before an epoch: leave
+            # nothing behind
             rundir.discard(run.run_dir)
         if isinstance(e, KeyboardInterrupt):
             _interrupted(run.run_dir, len(run.history), epochs, command)
         raise
+
+
+def _join_cluster(o: TrainOptions, workers: str | None, task: int | None, run_dir: str | None,
+                  resume: str | None) -> bool:  # fmt: skip
+    """Check a multi-worker run's options and set TF_CONFIG (before TensorFlow is imported);
+    True on the chief, the one process that writes the run directory."""
+    from ..train.cluster import TF_CONFIG, check_batch_size, resolve
+
+    cluster = resolve(workers, task)
+    check_batch_size(cluster, o.batch_size)
+    if run_dir is None and resume is None:
+        raise click.UsageError(
+            "--strategy multi-worker needs -o RUN_DIR, the same folder on every worker "
+            "(a shared file system: the chief writes it, the others read it on --resume)"
+        )
+    if o.cache_features or o.tensorboard:
+        raise click.UsageError(
+            "--strategy multi-worker does not take --cache-features or --tensorboard (yet)"
+        )
+    os.environ[TF_CONFIG] = cluster.tf_config()
+    return cluster.is_chief
 
 
 def _interrupted(run_dir: str, done: int, epochs: int, command: list[str]) -> None:

@@ -141,37 +141,64 @@ def _to_the_end(step: Callable[[], None], interrupts: list[int]) -> None:
             interrupts.append(signal.SIGINT)
 
 
-def train(run: Run, o: TrainOptions) -> Iterator[str]:
-    """Train and keep `run.run_dir` current; yields report lines."""
-    done = len(run.history)
+def monitored(run: Run) -> str:
+    """The accuracy that picks the best epoch: validation's when there is a validation set."""
+    return "val_accuracy" if run.val_dir is not None or run.val_split > 0 else "accuracy"
+
+
+def nothing_to_do(run: Run, o: TrainOptions) -> str | None:
+    """Why a (resumed) run has no epoch left to train, or None."""
+    done, monitor = len(run.history), monitored(run)
     if done >= o.epochs:
-        yield f"Nothing to do: {done} epoch(s) already trained (ask for more with --epochs)."
-        return
-    monitor = "val_accuracy" if run.val_dir is not None or run.val_split > 0 else "accuracy"
+        return f"Nothing to do: {done} epoch(s) already trained (ask for more with --epochs)."
     if o.early_stopping and done and patience_used(run.history, monitor)[1] >= o.early_stopping:
-        yield (
+        return (
             f"Nothing to do: no {monitor} improvement in the last {o.early_stopping} epoch(s) "
             f"(train on with a larger --early-stopping, or without it)."
         )
+    return None
+
+
+def epoch_callbacks(
+    run: Run, o: TrainOptions, model: keras.Model, images: int, writes: bool = True
+) -> list[keras.callbacks.Callback]:
+    """The schedules and early stopping, then the recorder (it writes what they decided) —
+    the recorder and TensorBoard only where this process `writes` the run directory."""
+    monitor = monitored(run)
+    callbacks: list[keras.callbacks.Callback] = []
+    plateau = early = None
+    if o.lr_schedule == "plateau":
+        callbacks.append(plateau := Plateau(monitor, run.record["result"].get("plateau")))
+    elif o.lr_schedule is not None:
+        callbacks.append(epoch_schedule(o.lr_schedule, o.learning_rate, o.epochs))
+    if o.early_stopping:
+        callbacks.append(early := EarlyStopping(monitor, o.early_stopping, run.history))
+    if writes:
+        callbacks.append(RunRecorder(run, model, monitor, images, early, plateau))
+    if writes and o.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(run.run_dir, rundir.LOGS)))
+    return callbacks
+
+
+def train(run: Run, o: TrainOptions) -> Iterator[str]:
+    """Train and keep `run.run_dir` current; yields report lines. (--strategy multi-worker
+    trains in distributed.py: Keras's `fit` fails there.)"""
+    reason = nothing_to_do(run, o)
+    if reason is not None:
+        yield reason
         return
+    if o.strategy == "multi-worker":
+        raise ValueError("multi-worker training is distributed.train_multi_worker's")
+    done = len(run.history)
     keras.utils.set_random_seed(o.seed)
     g, c = run.graph, run.classifier
-    image_size, channels = tuple(g.nodes[g.inputs[0]].shape[:2]), g.nodes[g.inputs[0]].shape[2]
-    train_images, val_images = pipeline.read_folders(
-        run.train_dir, run.val_dir, run.val_split, class_names=run.class_names,
-        image_size=image_size, channels=channels, label_mode=c.label_mode, seed=o.seed,
-        cache=o.cache, cache_dir=o.cache_dir,
-    )  # fmt: skip
-    yield from _data_lines(train_images, val_images, run)
-    run.record["data"].update(
-        train_images=train_images.count, val_images=val_images.count if val_images else 0,
-        skipped_images=train_images.skipped + (val_images.skipped if val_images else 0),
-    )  # fmt: skip
+    train_images, val_images = read_data(run, o)
+    yield from data_lines(train_images, val_images, run)
 
     strategy, devices = _strategy(o.strategy)
     run.record["training"]["devices"] = devices
     with strategy.scope():
-        model = _model(run, o)
+        model = model_for_training(run, o)
         if o.cache_features:
             backbone, fitted = backend.split_at(model, g, run.head_boundary or "")
             metric = _loss_and_metric(c)[1]
@@ -199,23 +226,17 @@ def train(run: Run, o: TrainOptions) -> Iterator[str]:
 
     if o.strategy == "mirrored":  # one machine: every replica reads the same pipeline
         train_ds, val_ds = _unsharded(train_ds), _unsharded(val_ds)
-    # the schedules and early stopping first: the recorder writes what they decided
-    callbacks: list[keras.callbacks.Callback] = []
-    plateau = early = None
-    if o.lr_schedule == "plateau":
-        callbacks.append(plateau := Plateau(monitor, run.record["result"].get("plateau")))
-    elif o.lr_schedule is not None:
-        callbacks.append(epoch_schedule(o.lr_schedule, o.learning_rate, o.epochs))
-    if o.early_stopping:
-        callbacks.append(early := EarlyStopping(monitor, o.early_stopping, run.history))
-    callbacks.append(RunRecorder(run, model, monitor, train_images.count, early, plateau))
-    if o.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(os.path.join(run.run_dir, rundir.LOGS)))
+    callbacks = epoch_callbacks(run, o, model, train_images.count)
     fitted.fit(
         train_ds, validation_data=val_ds, epochs=o.epochs, initial_epoch=done,
         callbacks=callbacks, verbose=o.verbose, shuffle=False,  # the pipeline shuffles
     )  # fmt: skip
-    result = run.record["result"]
+    yield from final_lines(run, o)
+
+
+def final_lines(run: Run, o: TrainOptions) -> Iterator[str]:
+    """The report's last lines: an early stop, and the best epoch."""
+    result, monitor = run.record["result"], monitored(run)
     if result.get("stopped_early"):
         yield (
             f"Stopped early after epoch {result['stopped_at_epoch']} of {o.epochs}: no "
@@ -227,7 +248,7 @@ def train(run: Run, o: TrainOptions) -> Iterator[str]:
     )
 
 
-def _model(run: Run, o: TrainOptions) -> keras.Model:
+def model_for_training(run: Run, o: TrainOptions) -> keras.Model:
     """The compiled model: a fresh build from the spec (with --weights), or last.keras."""
     if run.resume:
         model = keras.saving.load_model(os.path.join(run.run_dir, rundir.LAST))
@@ -272,12 +293,30 @@ def _features(
     return ds.batch(o.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def _data_lines(train: pipeline.Decoded, val: pipeline.Decoded | None, run: Run) -> Iterator[str]:
+def read_data(
+    run: Run, o: TrainOptions, **sharding: Any
+) -> tuple[pipeline.Decoded, pipeline.Decoded | None]:
+    """The run's training and validation images at the model's input size (`sharding`:
+    read_folders' shard and combine, for a worker of a multi-worker run)."""
+    shape = run.graph.nodes[run.graph.inputs[0]].shape
+    return pipeline.read_folders(
+        run.train_dir, run.val_dir, run.val_split, class_names=run.class_names,
+        image_size=tuple(shape[:2]), channels=shape[2], label_mode=run.classifier.label_mode,
+        seed=o.seed, cache=o.cache, cache_dir=o.cache_dir, **sharding,
+    )  # fmt: skip
+
+
+def data_lines(train: pipeline.Decoded, val: pipeline.Decoded | None, run: Run) -> Iterator[str]:
+    """What was read (every worker's images together), recorded in run.json too."""
+    run.record["data"].update(
+        train_images=train.count_all, val_images=val.count_all if val else 0,
+        skipped_images=train.skipped_all + (val.skipped_all if val else 0),
+    )  # fmt: skip
     n = len(run.class_names)
-    line = f"Data: {train.count:,} training images"
+    line = f"Data: {train.count_all:,} training images"
     if val is not None:
-        line += f", {val.count:,} validation images"
+        line += f", {val.count_all:,} validation images"
     yield line + f", {n} classes ({', '.join(run.class_names[:8])}{'…' if n > 8 else ''})."
-    skipped = train.skipped + (val.skipped if val else 0)
+    skipped = run.record["data"]["skipped_images"]
     if skipped:  # the CLI prints lines starting with "warning:" on stderr
         yield f"warning: skipped {skipped:,} image(s) that could not be decoded"

@@ -276,12 +276,16 @@ def batches(
     *,
     shuffle_seed: int | None = None,
     augment: keras.Sequential | None = None,
+    repeat: bool = False,
 ) -> tf.data.Dataset:
-    """Shuffled (training) or in order, batched, augmented, preprocessed, prefetched."""
+    """Shuffled (training) or in order, batched, augmented, preprocessed, prefetched; with
+    `repeat`, endless and in whole batches (multi-worker training counts its own steps)."""
     ds = decoded.images
     if shuffle_seed is not None:
         ds = ds.shuffle(shuffle_buffer(decoded), seed=shuffle_seed)
-    ds = ds.batch(batch_size)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size, drop_remainder=repeat)
     if augment is not None:
         ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=PARALLEL)
     prep = preprocessor(preprocess)

@@ -105,8 +105,10 @@ def prepare(
     options: TrainOptions,
     limits: Limits,
     command: list[str],
+    writes: bool = True,
 ) -> Run:
-    """Check everything, then create (or reopen) the run directory; returns the Run."""
+    """Check everything, then create (or reopen) the run directory; returns the Run. A
+    multi-worker run's other workers (`writes` False) neither create nor write it."""
     plan = plan_data(data, val, val_split)
     graph, classifier = compile_for_data(spec, sets, plan.class_names, plan.train.path, limits)
     check_options(graph, options, spec)
@@ -129,17 +131,19 @@ def prepare(
         record["training"].update(_training_record(options))
     else:
         run_dir = run_dir or rundir.default_run_dir(graph.name)
-        rundir.prepare_new(run_dir, force)
+        if writes:
+            rundir.prepare_new(run_dir, force)
         history = []
         record = _record(spec, sets, graph, classifier, plan, options, digest)
         record["command"] = command
     record.setdefault("result", {})
-    try:
-        rundir.write_json(os.path.join(run_dir, rundir.RUN), record)
-    except BaseException:  # e.g. a full disk: a new run leaves no empty directory behind
-        if resume is None:
-            rundir.discard(run_dir)
-        raise
+    if writes:
+        try:
+            rundir.write_json(os.path.join(run_dir, rundir.RUN), record)
+        except BaseException:  # e.g. a full disk: a new run leaves no empty directory behind
+            if resume is None:
+                rundir.discard(run_dir)
+            raise
     return Run(
         graph, classifier, boundary, plan.train.path, plan.val.path if plan.val else None,
         plan.val_split, plan.class_names, run_dir, record, history, resume is not None,
