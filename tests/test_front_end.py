@@ -1,15 +1,23 @@
 """The front end's shortcuts change nothing: validated arguments remembered per model class
-(compiler/memo.py) give what pydantic's own validation gives, node for node."""
+(compiler/memo.py) give what pydantic's own validation gives, node for node; the loader's tag
+resolution is PyYAML's; compiling leaves the garbage collector as it found it; `archc check`
+imports only its own command's module."""
 
 from __future__ import annotations
 
+import gc
+import subprocess
+import sys
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from archcompiler.compiler import compile_file, memo
+from archcompiler.errors import SpecError
 from archcompiler.ops import OPS
+from archcompiler.spec import loader as loader_mod
 from archcompiler.zoo import zoo_path
 
 # pairs of values that compare equal in Python (or hash alike) but that validation may tell apart
@@ -100,3 +108,48 @@ def test_zoo_graphs_are_the_same_without_the_memo(
     remembered = _dump(path)
     monkeypatch.setattr(memo, "validate", lambda model, args: model.model_validate(args))
     assert _dump(path) == remembered
+
+
+SCALARS = ["n0", "n", "no", "No", "null", "NULL", "", "~", "yes", "On", "off", "true", "1", "-1",
+           "+1", "1e-5", "1.0e-6", "0x1f", "0o17", "017", "1_000", ".inf", "-.Inf", ".nan", "<<",
+           "=", "2001-12-14", "1:20", "-", "conv", "!x", "&a", "*a", "relu6"]  # fmt: skip
+
+
+LOADERS = [loader_mod.LOADER, loader_mod.PURE_LOADER]
+
+
+@pytest.mark.parametrize("loader_class", LOADERS, ids=["c", "pure"])
+def test_scalar_tags_are_those_pyyaml_resolves(loader_class: type) -> None:
+    loader = loader_class("")
+    for text in SCALARS:
+        for implicit in ((True, False), (False, True), (False, False)):
+            ours = loader_mod._resolve(loader, text, implicit)
+            assert ours == loader.resolve(yaml.ScalarNode, text, implicit), (text, implicit)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_compiling_leaves_the_collector_as_it_was(enabled: bool) -> None:
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        compile_file(str(zoo_path("lenet5")))
+        assert gc.isenabled() is enabled
+        with pytest.raises(SpecError):
+            compile_file(str(zoo_path("lenet5")), {"nosuch": "1"})
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_check_imports_only_the_module_of_its_command() -> None:
+    code = (
+        "import sys\nfrom archcompiler.cli import main\n"
+        "try:\n    main(['check', '-q', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('archcompiler.cli.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(zoo_path("lenet5"))],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert out.split("\n")[-2] == str(["archcompiler.cli.app", "archcompiler.cli.design",
+                                       "archcompiler.cli.help"])  # fmt: skip

@@ -5,7 +5,7 @@ them in a subprocess to prove it. User mistakes print `path:line:col: error: …
 exit 1, without a traceback.
 """
 
-from . import design, explain, export, inspect, sweep, training, zoo  # noqa: F401  (they add their commands to `main`)
+# each command's module is imported when the command is looked up (app.COMMAND_MODULES)
 from .app import main
 
 __all__ = ["main"]

@@ -10,8 +10,10 @@ SpecError. No TensorFlow here.
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from ..errors import Location, SpecError, did_you_mean
 from ..graph import Graph
@@ -47,8 +49,25 @@ def compile_file(
     """Load, validate, expand and infer a spec file into a Graph; `sets` are `--set KEY=VALUE`
     values; `head=False` leaves the head out. Raises SpecError."""
     lim = limits or Limits()
-    chain = load_chain(resolve_spec(os.fspath(path)), lim.allowed_dirs)
-    return Walk(chain, dict(sets or {}), head, lim).run()
+    with _collector_paused():
+        chain = load_chain(resolve_spec(os.fspath(path)), lim.allowed_dirs)
+        return Walk(chain, dict(sets or {}), head, lim).run()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a spec compiles: loading and the walk allocate a few
+    containers per YAML event and per node, all kept (no cycles to find), so each collection
+    rescans a growing heap for nothing (a 10,000-node chain: ~15 % of its time). Reference
+    counting still frees everything as usual; the collector is on again after, as it was."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 __all__ = ["Limits", "compile_file", "resolve_spec"]

@@ -184,6 +184,12 @@ class _Frame:
 
 _NO_KEY = object()
 
+# the parsers (libyaml's and PyYAML's) make events of exactly these classes: `type(event) is`
+_SCALAR, _ALIAS, _MAPPING_START = yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent
+_STREAM_END, _DOCUMENT_START = yaml.StreamEndEvent, yaml.DocumentStartEvent
+_SKIPPED = frozenset({yaml.StreamStartEvent, yaml.DocumentEndEvent})
+_COLLECTION_END = frozenset({yaml.MappingEndEvent, yaml.SequenceEndEvent})
+
 
 class _YAMLFailure(Exception):
     """The YAML library refused the text at character `index`; `error` says so, located."""
@@ -244,49 +250,54 @@ class _Composer:
         stack: list[_Frame] = []
         root: list[Any] = []
         documents = 0
+        get_event, plain, place = loader.get_event, self.plain, self._place
         while True:
-            event = loader.get_event()
-            mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+            event = get_event()
+            start = event.start_mark
+            mark = (start.line + 1, start.column + 1)
             kind = type(event)
-            if kind is yaml.ScalarEvent and event.tag is None and not event.style:
-                # the common case first: an untagged plain scalar (the tag checks below pass)
-                value = self._plain(loader, event, mark)
+            if kind is _SCALAR and event.tag is None and not event.style:
+                # the common case first: an untagged plain scalar (the tag checks below pass),
+                # its value remembered by its text (see `_plain`)
+                value = plain.get((event.value, event.implicit), _NO_KEY)
+                if value is _NO_KEY:
+                    value = self._plain(loader, event, mark)
                 if event.anchor:
                     self.anchors[event.anchor] = (value, 1)
-                self._place(stack, root, value, 1, False, mark)
+                place(stack, root, value, 1, False, mark)
                 continue
-            if isinstance(event, yaml.StreamEndEvent):
+            if kind is _STREAM_END:
                 break
-            if isinstance(event, yaml.DocumentStartEvent):
+            if kind is _DOCUMENT_START:
                 documents += 1
                 if documents > 1:
                     raise self.fail(mark, "a spec file holds one YAML document; found a second")
                 continue
-            if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
+            if kind in _SKIPPED:
                 continue
-            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            if kind in _COLLECTION_END:
                 frame = stack.pop()
                 if frame.anchor:
                     self.anchors[frame.anchor] = (frame.container, frame.size)
-                self._place(stack, root, frame.container, frame.size, None, frame.start, 0)
+                place(stack, root, frame.container, frame.size, None, frame.start, 0)
                 continue
-            if isinstance(event, yaml.AliasEvent):
+            if kind is _ALIAS:
                 value, size = self._alias(event.anchor, mark)
-                self._place(stack, root, value, size, None, mark, size)
+                place(stack, root, value, size, None, mark, size)
                 continue
             tag = event.tag
             if tag not in (None, "!") and not tag.startswith(_TAG):
                 raise self.fail(mark, _refuse_tag(tag))
-            if isinstance(event, yaml.ScalarEvent):
+            if kind is _SCALAR:
                 value = self._scalar(loader, event, mark)
                 if event.anchor:
                     self.anchors[event.anchor] = (value, 1)
                 quoted = event.style in ("'", '"')
-                self._place(stack, root, value, 1, quoted, mark)
+                place(stack, root, value, 1, quoted, mark)
                 continue
             if len(stack) >= MAX_DEPTH:
                 raise self.fail(mark, f"nesting is deeper than {MAX_DEPTH} levels")
-            is_map = isinstance(event, yaml.MappingStartEvent)
+            is_map = kind is _MAPPING_START
             expected = _TAG + ("map" if is_map else "seq")
             if tag not in (None, "!", expected):
                 raise self.fail(mark, _refuse_tag(tag))
@@ -330,9 +341,10 @@ class _Composer:
             return
         top = stack[-1]
         top.size += size
-        if isinstance(top.container, list):
-            path = (*top.path, len(top.container))
-            top.container.append(value)
+        container = top.container
+        if type(container) is list:
+            path = (*top.path, len(container))
+            container.append(value)
         elif top.key is _NO_KEY:  # this value is a key
             if quoted is None:
                 raise self.fail(mark, "mapping keys must be plain scalars, not lists or mappings")
@@ -373,7 +385,7 @@ class _Composer:
     def _scalar(self, loader: Any, event: Any, mark: Mark) -> Any:
         if event.tag == "!" or (event.style in ("'", '"', "|", ">") and event.tag is None):
             return event.value
-        tag = event.tag or loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        tag = event.tag or _resolve(loader, event.value, event.implicit)
         if tag == _TAG + "merge":
             raise self.fail(mark, "merge keys '<<' are not supported; use params or blocks")
         if tag not in _SCALAR_TAGS:
@@ -391,6 +403,19 @@ class _Composer:
         if isinstance(value, int) and abs(value).bit_length() > MAX_INT_BITS:
             raise self.fail(mark, f"'{_short(event.value)}' is too large a number")
         return value
+
+
+def _resolve(loader: Any, value: str, implicit: tuple[bool, bool]) -> str:
+    """`loader.resolve(ScalarNode, value, implicit)` without its list building, for loaders that
+    have no path or wildcard resolvers (ours): a spec's every distinct name passes here."""
+    resolvers = loader.yaml_implicit_resolvers
+    if loader.yaml_path_resolvers or None in resolvers:
+        return loader.resolve(yaml.ScalarNode, value, implicit)
+    if implicit[0]:
+        for tag, regexp in resolvers.get(value[:1], ()):  # value[:1] is '' for '', as there
+            if regexp.match(value):
+                return tag
+    return loader.DEFAULT_SCALAR_TAG
 
 
 def _short(text: str, keep: int = 40) -> str:
