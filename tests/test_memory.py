@@ -61,7 +61,9 @@ def test_the_estimate_counts_weights_activations_and_the_cache(tmp_path) -> None
     assert needs.activations == values * 16 * 4
     assert needs.cache == 100 * 300 * 4
     sgd = memory.training_needs(g, 16, "sgd", 100, cache=False)
-    assert sgd.weights == params * 4 * 3 and sgd.cache == 0
+    # not cached in memory: the shuffle buffer still holds them (all 100; at most 10,000)
+    assert sgd.weights == params * 4 * 3 and sgd.cache == 100 * 300 * 4
+    assert memory.training_needs(g, 16, "sgd", 50_000, cache=False).cache == 10_000 * 300 * 4
     features = memory.training_needs(g, 16, "adam", 100, cache=True, features_of="c")
     assert features.cache == 100 * 256 * 4
 

@@ -169,6 +169,21 @@ def test_a_killed_worker_stops_the_job_and_it_resumes(
     assert read_json(history)[-1]["val_accuracy"] > 0.9
 
 
+@pytest.mark.slow
+def test_jit_on_cpu_workers_is_refused_with_the_reason(
+    digits_dir: Path, tmp_path: Path, workers: Workers
+) -> None:
+    common = [LENET, "--data", digits_dir, "-o", tmp_path / "run", "--epochs", 1, "-q", "--jit",
+              "--strategy", "multi-worker", "--workers", addresses()]  # fmt: skip
+    procs = [workers.start(f"jit{i}", [*common, "--task", i], tmp_path) for i in (1, 0)]
+    for i, proc in zip((1, 0), procs, strict=True):
+        assert wait(proc) == 1
+        out = workers.output(f"jit{i}")
+        assert "--jit: error: XLA cannot compile the cluster's collectives on CPU" in out, out
+        assert "Traceback" not in out
+    assert not (tmp_path / "run").exists()  # failed before an epoch: nothing left
+
+
 FIT = """
 import json, os, sys
 os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": sys.argv[1].split(",")},

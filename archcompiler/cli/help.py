@@ -30,6 +30,8 @@ EXAMPLES: dict[str, list[str]] = {
         "archc train specs/vgg16_transfer.yaml --data pets/ --cache-features -o runs/pets",
         "archc train lenet5 --data digits/ --resume runs/lenet5-1 --epochs 20",
         "archc train resnet50 --data pets/ --set classes=37 --mixed-precision --jit",
+        "archc train lenet5 --data digits/ -o /shared/runs/l5 --cache-dir /scratch/l5-cache "
+        "--strategy multi-worker --workers host1:12345,host2:12345 --task 0",
     ],
     "evaluate": ["archc evaluate runs/lenet5-1/model.keras --data digits-test/"],
     "predict": ["archc predict runs/lenet5-1/model.keras seven.png --top 3"],

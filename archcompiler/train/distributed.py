@@ -60,6 +60,11 @@ def train_multi_worker(run: Run, o: TrainOptions) -> Iterator[str]:
         )  # fmt: skip
     per_replica = o.batch_size // replicas
     devices = list(strategy.extended.worker_devices)
+    if o.jit and any("CPU" in d.upper() for d in devices):
+        raise SpecError.at(
+            Location("--jit"), "XLA cannot compile the cluster's collectives on CPU devices "
+            "(TensorFlow's b/194942685)", "drop --jit for CPU workers",
+        )  # fmt: skip
     run.record["training"].update(devices=devices, cluster=cluster.describe())
     yield f"Strategy: MultiWorkerMirroredStrategy, {cluster.describe()}, {replicas} replica(s)."
     keras.utils.set_random_seed(o.seed)
