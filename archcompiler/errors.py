@@ -94,6 +94,16 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" — did you mean '{close[0]}'?" if close else ""
 
 
+def first_line(e: BaseException, limit: int | None = None, empty: str | None = None) -> str:
+    """The first line of an exception's message, for ours (a library's or the framework's
+    text goes on for lines), cut to `limit` characters; `empty` (else the exception's class
+    name) when it says nothing."""
+    text = str(e).strip()
+    if not text:
+        return empty or type(e).__name__
+    return text.splitlines()[0][:limit]
+
+
 def brief(value: object, limit: int = 80) -> str:
     """`repr(value)` for a message, kept short: an integer of more than 20 digits as
     `9.99e308 (a 309-digit number)`, any other long repr cut with `…`."""

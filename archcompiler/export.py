@@ -23,7 +23,7 @@ from typing import Any
 from .atomic import current_umask, replacing, replacing_folder
 from .backends import build_checked, get_backend
 from .build import load_weights_file, terminate_as_interrupt
-from .errors import Location, SpecError
+from .errors import Location, SpecError, first_line
 from .graph import Graph
 from .model_files import check_model_file, check_weights_file
 from .summary import human_bytes
@@ -153,7 +153,8 @@ def load_keras_file(path: str, weights: str | None = None) -> tuple[Any, list[st
     try:
         model = keras.saving.load_model(path, compile=False)
     except (ValueError, OSError, KeyError, TypeError) as e:
-        raise SpecError.at(Location(path), f"cannot load this model: {_first_line(e)}") from None
+        message = f"cannot load this model: {first_line(e, 500)}"
+        raise SpecError.at(Location(path), message) from None
     lines = [f"Loaded Keras model '{model.name}' from {path}: {model.count_params():,} params."]
     if weights is not None:
         lines.append(load_weights_file(backend, model, weights))
@@ -226,7 +227,7 @@ def _run_export(model: Any, path: str, fmt: Format, where: Location) -> None:
         layer = _layer_in(model, str(e))
         at = f" (at layer '{layer}')" if layer else ""
         raise SpecError.at(where, f"cannot export to {fmt.label}{at}: "
-                           f"{type(e).__name__}: {_first_line(e)}") from None  # fmt: skip
+                           f"{type(e).__name__}: {first_line(e, 500)}") from None  # fmt: skip
     finally:
         for q, level in zip(quiet, levels, strict=True):
             q.setLevel(level)
@@ -247,11 +248,6 @@ def _all_layers(model: Any) -> Iterator[Any]:
         yield layer
         if hasattr(layer, "layers"):
             yield from _all_layers(layer)
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0][:500] if text else type(e).__name__
 
 
 def _size(path: str) -> int:
@@ -320,7 +316,7 @@ def verify_export(model: Any, path: str, fmt: str, tolerance: float | None = Non
     except Exception as e:  # e.g. tf2onnx writes an op it cannot convert as is: ONNX Runtime says
         layer = _layer_in(model, str(e))
         at = f" (at layer '{layer}')" if layer else ""
-        said = _first_line(e).replace(path, where.path)  # the temporary's name means nothing
+        said = first_line(e, 500).replace(path, where.path)  # the temporary's name means nothing
         raise SpecError.at(where, f"the exported artifact does not run in {runtime}{at}: "
                            f"{type(e).__name__}: {said}") from None  # fmt: skip
     if [g.shape for g in got] != [y.shape for y in expected]:

@@ -43,8 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-SPECS = {"ResNet50": "resnet50.yaml", "MobileNet": "mobilenet.yaml",
-         "DenseNet121": "densenet121.yaml"}  # fmt: skip
+from benchmarks.bench_optimize import TWINS as SPECS  # noqa: E402  (the same three networks)
+
 TOLERANCE = 1e-4  # × the largest output, as `archc export` checks against Keras
 COUNTED = ("Conv", "BatchNormalization", "Mul", "Add", "Sub", "Relu", "Clip")
 

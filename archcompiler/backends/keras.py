@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..errors import first_line
 from ..graph import Graph, Node
 from .keras_layers import EMITTERS
 from .quiet import import_keras
@@ -76,7 +77,7 @@ def load_weights(model: keras.Model, path: str) -> str:
         try:
             model.load_weights(path)
         except ValueError as e:  # Keras's message first, then what would load
-            first = str(e).strip().splitlines()[0] if str(e).strip() else "it does not fit"
+            first = first_line(e, empty="it does not fit")
             raise ValueError(
                 f"{first} — a .weights.h5 loads by structure only into a model of the same "
                 "layers and nesting; a legacy .h5 or a .keras file loads by name"

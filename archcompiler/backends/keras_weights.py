@@ -19,6 +19,7 @@ from typing import Any
 import keras
 from keras.src.utils import file_utils
 
+from ..errors import first_line
 from ..graph import Graph
 
 # spec params that are also keras.applications constructor arguments of the same meaning
@@ -73,7 +74,7 @@ def request_for(twin: str, graph: Graph, head: bool) -> WeightsRequest:
         return WeightsRequest(name, str(got["origin"]), got.get("file_hash"), include_top)
     except ValueError as e:  # keras.applications refuses these settings for imagenet weights
         raise WeightsUnavailable(f"keras.applications.{twin} has no imagenet weights for "
-                                 f"these settings: {_first_line(e)}") from None  # fmt: skip
+                                 f"these settings: {first_line(e, 300)}") from None  # fmt: skip
     finally:
         file_utils.get_file = real
         keras.backend.clear_session()
@@ -98,11 +99,6 @@ def fetch(request: WeightsRequest) -> str:
                                        file_hash=request.file_hash))  # fmt: skip
     except Exception as e:  # offline: Keras raises a bare Exception ("URL fetch failure …")
         raise WeightsUnavailable(
-            f"cannot download {request.file_name} ({_first_line(e)}); offline, put the file "
+            f"cannot download {request.file_name} ({first_line(e, 300)}); offline, put the file "
             f"from {request.origin} at {path}"
         ) from None
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0][:300] if text else type(e).__name__

@@ -5,7 +5,7 @@ them in a subprocess to prove it. User mistakes print `path:line:col: error: …
 exit 1, without a traceback.
 """
 
-# each command's module is imported when the command is looked up (app.COMMAND_MODULES)
+# each command's module is imported when the command is looked up (help.COMMAND_MODULES)
 from .app import main
 
 __all__ = ["main"]

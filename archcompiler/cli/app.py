@@ -3,17 +3,16 @@ spec, and turning every user mistake into a located message and exit 1."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
 import click
 
 from ..compiler import Limits, compile_file
-from ..errors import SpecError
+from ..errors import SpecError, first_line
 from ..graph import Graph
 from ..limits import limits_for
 from .help import ArchcGroup
@@ -121,7 +120,7 @@ def reports_errors(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _out_of_memory(e: Exception) -> None:
-    said = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+    said = first_line(e, 300)
     click.echo(
         f"archc: error: out of memory ({said})\n"
         "  note: need less with a smaller --batch-size, a smaller input size, or --no-cache",
@@ -146,68 +145,3 @@ def main(verbose: bool) -> None:
     """archcompiler: YAML architecture specs in, shape-checked Keras models out."""
     if verbose:  # read by backends/quiet.py when the framework is imported
         os.environ["ARCHC_VERBOSE"] = "1"
-
-
-# The module that defines each command: a command's module is imported when the command is looked
-# up, so `archc check` does not import the training, export or explain modules (~30 ms).
-COMMAND_MODULES = {
-    **dict.fromkeys(("check", "summary", "build", "graph", "schema", "blocks", "docs"), "design"),
-    **dict.fromkeys(("train", "evaluate", "predict"), "training"),
-    **dict.fromkeys(("resolve", "diff"), "inspect"),
-    "explain": "explain", "export": "export", "sweep": "sweep", "zoo": "zoo",
-}  # fmt: skip
-
-
-class _Commands(dict):  # type: ignore[type-arg]
-    """`main.commands`, filled as commands are looked up: one by name imports its module, and
-    anything that lists them (--help, iteration, len) imports them all first."""
-
-    def _load(self, module: str) -> None:
-        importlib.import_module(f"{__package__}.{module}")  # its @main.command()s add themselves
-
-    def _load_all(self) -> None:
-        for module in dict.fromkeys(COMMAND_MODULES.values()):
-            self._load(module)
-
-    def __missing__(self, name: str) -> click.Command:
-        if name in COMMAND_MODULES:
-            self._load(COMMAND_MODULES[name])
-            if dict.__contains__(self, name):
-                return dict.__getitem__(self, name)
-        raise KeyError(name)
-
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
-        try:
-            return self[name]
-        except KeyError:
-            return default
-
-    def __contains__(self, name: object) -> bool:
-        return self.get(name) is not None  # type: ignore[arg-type]
-
-    def __iter__(self) -> Iterator[str]:
-        self._load_all()
-        return dict.__iter__(self)
-
-    def __len__(self) -> int:
-        self._load_all()
-        return dict.__len__(self)
-
-    def keys(self) -> Any:
-        self._load_all()
-        return dict.keys(self)
-
-    def values(self) -> Any:
-        self._load_all()
-        return dict.values(self)
-
-    def items(self) -> Any:
-        self._load_all()
-        return dict.items(self)
-
-    def __repr__(self) -> str:
-        self._load_all()
-        return dict.__repr__(self)
-
-
-main.commands = _Commands()

@@ -18,12 +18,11 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import tensorflow as tf
 
 from ..atomic import replacing_folder, write_atomically
-from ..errors import Location, SpecError
+from ..errors import Location, SpecError, first_line
 
 FORMAT = 1  # bump when what a cache holds changes
 COUNTS = "counts.json"  # images per class, written last inside the temporary folder
@@ -52,15 +51,14 @@ def cache_key(paths: Sequence[str], labels: Sequence[int], label_mode: str, clas
 
 def file_cached(
     images: Callable[[], tf.data.Dataset],
-    counting: Callable[[Any, Any], Any],
-    classes: int,
+    count: Callable[[tf.data.Dataset], tuple[int, ...]],
     cache_dir: str,
     shard: str,
     role: str,
     key: str,
 ) -> tuple[tf.data.Dataset, tuple[int, ...]]:
     """The images read through the cache `cache_dir/shard/role-key` (written now, by the
-    counting pass, unless a complete one is there), and the images per class."""
+    counting pass `count`, unless a complete one is there), and the images per class."""
     folder = os.path.join(cache_dir, shard)
     final = os.path.join(folder, f"{role}-{key}")
     try:
@@ -70,17 +68,14 @@ def file_cached(
             Location(cache_dir), f"cannot create the image cache folder: {e.strerror or e}"
         ) from None
     counts = _complete(final)
-    if counts is None or len(counts) != classes:
+    if counts is None:
         with replacing_folder(final) as tmp:
-            ds = images().cache(os.path.join(tmp, DATA))
             try:
-                per_class = ds.reduce(tf.zeros([classes], tf.int64), counting).numpy()
+                counts = list(count(images().cache(os.path.join(tmp, DATA))))
             except tf.errors.OpError as e:  # a full disk, a folder made read-only meanwhile
-                first = (e.message or str(e)).strip().splitlines()[0]
                 raise SpecError.at(
-                    Location(cache_dir), f"cannot write the image cache: {first}"
+                    Location(cache_dir), f"cannot write the image cache: {first_line(e)}"
                 ) from None
-            counts = [int(n) for n in per_class]
             write_atomically(os.path.join(tmp, COUNTS), json.dumps(counts))
     return images().cache(os.path.join(final, DATA)), tuple(counts)
 

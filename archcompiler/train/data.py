@@ -28,6 +28,12 @@ SHUFFLE_BUFFER = 10_000  # images the training shuffle holds, and at most SHUFFL
 SHUFFLE_BYTES = 1 << 30  # (224×224 RGB: 1,783 images), so large data shuffles in bounded memory
 
 
+def shuffle_held(images: int, image_bytes: int) -> int:
+    """Images the training shuffle holds: all of them, up to SHUFFLE_BUFFER and SHUFFLE_BYTES
+    (the pipeline's buffer, and the memory check's estimate of it)."""
+    return min(images, SHUFFLE_BUFFER, SHUFFLE_BYTES // max(image_bytes, 1))
+
+
 @dataclass(frozen=True)
 class ImageFolder:
     """One folder of class folders: its class names (sorted) and images per class."""

@@ -17,7 +17,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from ..errors import Location, SpecError
+from ..errors import Location, SpecError, first_line
 from ..model_files import check_model_file
 from . import pipeline, rundir
 from .data import check_same_classes, scan_folder
@@ -41,8 +41,7 @@ def load_trained(path: str, preprocess: str | None) -> Trained:
     try:
         model = keras.saving.load_model(path, compile=False)
     except (ValueError, OSError, KeyError, TypeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SpecError.at(Location(path), f"cannot load this model: {first}") from None
+        raise SpecError.at(Location(path), f"cannot load this model: {first_line(e)}") from None
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise SpecError.at(Location(path), "evaluate and predict take one-input, one-output models")
     shape = tuple(model.inputs[0].shape[1:])

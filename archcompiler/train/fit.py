@@ -24,6 +24,7 @@ from ..backends import keras as backend
 from ..backends.frameworks import running_framework
 from ..build import load_weights_file, save_atomically
 from . import pipeline, rundir
+from .data import SHUFFLE_BUFFER
 from .head import Classifier
 from .options import Run, TrainOptions
 from .plots import write_curves
@@ -289,7 +290,7 @@ def _features(
         labels.append(y.numpy())
     ds = tf.data.Dataset.from_tensor_slices((np.concatenate(feats), np.concatenate(labels)))
     if shuffle:
-        ds = ds.shuffle(min(images.count, pipeline.SHUFFLE_BUFFER), seed=o.seed)
+        ds = ds.shuffle(min(images.count, SHUFFLE_BUFFER), seed=o.seed)
     return ds.batch(o.batch_size).prefetch(tf.data.AUTOTUNE)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from ..errors import Location, SpecError
 from ..graph import Graph
 from ..summary import human_bytes
-from .data import SHUFFLE_BUFFER, SHUFFLE_BYTES
+from .data import shuffle_held
 
 FLOAT = 4  # bytes
 OPTIMIZER_SLOTS = {"adam": 2, "rmsprop": 1, "sgd": 1}
@@ -55,7 +55,7 @@ def training_needs(
     else:
         image = sum(math.prod(graph.nodes[i].shape) for i in graph.inputs) * FLOAT
         # in memory: every image; else (--no-cache, --cache-dir) the shuffle buffer's
-        held = images if cache else min(images, SHUFFLE_BUFFER, SHUFFLE_BYTES // max(image, 1))
+        held = images if cache else shuffle_held(images, image)
         cached = held * image
     return Needs(weights, activations, cached)
 

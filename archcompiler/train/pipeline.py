@@ -28,9 +28,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..errors import Location, SpecError
+from ..errors import Location, SpecError, first_line
 from .cache import cache_key, file_cached
-from .data import COLOR_MODES, SHUFFLE_BUFFER, SHUFFLE_BYTES
+from .data import COLOR_MODES, shuffle_held
 
 PARALLEL = tf.data.AUTOTUNE
 
@@ -105,15 +105,19 @@ def _images(paths: Sequence[str], labels: Sequence[int], label_mode: str, classe
     path_ds = tf.data.Dataset.from_tensor_slices(tf.constant(list(paths), dtype=tf.string))
 
     def load(path: Any, label: Any) -> tuple[Any, Any]:
-        image = tf.image.decode_image(
-            tf.io.read_file(path), channels=channels, expand_animations=False
-        )
-        image = tf.image.resize(image, image_size, method="bilinear")
+        image = _load(path, image_size, channels)
         image.set_shape((*image_size, channels))
         return image, label
 
     ds = tf.data.Dataset.zip((path_ds, label_ds)).map(load, num_parallel_calls=PARALLEL)
     return ds.ignore_errors()
+
+
+def _load(path: Any, image_size: tuple[int, int], channels: int) -> Any:
+    """One image as image_dataset_from_directory loads it: decode_image, bilinear resize."""
+    raw = tf.io.read_file(path)
+    image = tf.image.decode_image(raw, channels=channels, expand_animations=False)
+    return tf.image.resize(image, image_size, method="bilinear")
 
 
 def _decoded(paths: tuple[str, ...], folder: str, class_names: Sequence[str], label_mode: str,
@@ -128,22 +132,20 @@ def _decoded(paths: tuple[str, ...], folder: str, class_names: Sequence[str], la
     def images() -> tf.data.Dataset:
         return _images(paths, labels, label_mode, classes, image_size, channels)
 
-    counting = _count_by_label(classes)
+    def count(ds: tf.data.Dataset) -> tuple[int, ...]:  # images per class, in one pass
+        counts = ds.reduce(tf.zeros([classes], tf.int64), _count_by_label(classes)).numpy()
+        return tuple(int(n) for n in counts)
+
     if cache_dir is not None:
         key = cache_key(paths, labels, label_mode, classes, image_size, channels)
-        ds, per_class = file_cached(images, counting, classes, cache_dir, shard.label, role, key)
+        ds, per_class = file_cached(images, count, cache_dir, shard.label, role, key)
     else:
         ds = images().cache() if cache else images()
-        per_class = _count(ds, counting, classes)
+        per_class = count(ds)
     count = sum(per_class)
     # skipping made the size unknown to tf.data; telling it keeps Keras's progress bar exact
     ds = ds.apply(tf.data.experimental.assert_cardinality(count))
     return Decoded(ds, count, len(paths) - count, per_class, paths)
-
-
-def _count(ds: tf.data.Dataset, counting: Any, classes: int) -> tuple[int, ...]:
-    counts = ds.reduce(tf.zeros([classes], tf.int64), counting).numpy()
-    return tuple(int(n) for n in counts)
 
 
 def _count_by_label(classes: int) -> Callable[[Any, Any], Any]:
@@ -182,10 +184,12 @@ def check_decoded(
     per_class = [sum(p.per_class[i] for p in parts) for i in range(n)]
     skipped = sum(p.skipped for p in parts)
     broken = sum(not _decodes(path) for p in parts for path in p.paths) if skipped else 0
-    if combine is not None:
-        *per_class, skipped, broken = combine([*per_class, skipped, broken])
-        for p in parts:
-            p.count_all, p.skipped_all = combine([p.count, p.skipped])
+    if combine is not None:  # one all-reduce: the checks' counts, then each part's
+        each = [x for p in parts for x in (p.count, p.skipped)]
+        total = combine([*per_class, skipped, broken, *each])
+        per_class, (skipped, broken) = total[:n], total[n : n + 2]
+        for i, p in enumerate(parts):
+            p.count_all, p.skipped_all = total[n + 2 + 2 * i : n + 4 + 2 * i]
     for name, count in zip(class_names, per_class, strict=True):
         if count == 0:
             raise SpecError.at(
@@ -294,19 +298,15 @@ def batches(
 
 
 def shuffle_buffer(decoded: Decoded) -> int:
-    """Images the training shuffle holds: all of them, up to SHUFFLE_BUFFER and SHUFFLE_BYTES."""
+    """Images the training shuffle holds (data.shuffle_held), at least one."""
     image = decoded.images.element_spec[0]
-    size = int(np.prod(image.shape)) * image.dtype.size
-    return max(1, min(decoded.count, SHUFFLE_BUFFER, SHUFFLE_BYTES // max(size, 1)))
+    return max(1, shuffle_held(decoded.count, int(np.prod(image.shape)) * image.dtype.size))
 
 
 def load_image(path: str, image_size: tuple[int, int], channels: int) -> np.ndarray:
     """One image read as image_dataset_from_directory reads it (decode, bilinear resize), as
     float32 0–255; an unreadable or undecodable file is a located error."""
     try:
-        raw = tf.io.read_file(path)
-        image = tf.image.decode_image(raw, channels=channels, expand_animations=False)
+        return _load(path, image_size, channels).numpy()
     except (tf.errors.OpError, ValueError) as e:
-        first = (getattr(e, "message", None) or str(e)).strip().splitlines()[0]
-        raise SpecError.at(Location(path), f"cannot read this image: {first}") from None
-    return tf.image.resize(image, image_size, method="bilinear").numpy()
+        raise SpecError.at(Location(path), f"cannot read this image: {first_line(e)}") from None
