@@ -1,5 +1,5 @@
 """The front end's shortcuts change nothing: validated arguments remembered per model class
-(compiler/memo.py) give what pydantic's own validation gives, node for node; the loader's tag
+(spec/memo.py) give what pydantic's own validation gives, node for node; the loader's tag
 resolution is PyYAML's; compiling leaves the garbage collector as it found it; `archc check`
 imports only its own command's module."""
 
@@ -14,10 +14,11 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from archcompiler.compiler import compile_file, memo
+from archcompiler.compiler import compile_file
 from archcompiler.errors import SpecError
 from archcompiler.ops import OPS
 from archcompiler.spec import loader as loader_mod
+from archcompiler.spec import memo
 from archcompiler.zoo import zoo_path
 
 # pairs of values that compare equal in Python (or hash alike) but that validation may tell apart

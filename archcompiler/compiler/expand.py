@@ -137,6 +137,11 @@ class BlockBuilder:
     index: int = 0
     placed: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # looked up once per instance, not once per primitive placed
+        self._where = self.raw.at(key=True)
+        self._shortcut = BLOCKS[self.raw.op].shortcut
+
     def add(self, op: str, inputs: str | list[str], name: str | None = None, **args: Any) -> str:
         if name and name.startswith("/"):
             full = name[1:]
@@ -144,12 +149,12 @@ class BlockBuilder:
             full = self.ctx.prefix + name
         else:
             full = self.walk.automatic_name(op, self.ctx)
-        node = _BlockOp(op, args, self.raw)
+        node = _BlockOp(op, args, self.raw, self._where)
         ins = [inputs] if isinstance(inputs, str) else list(inputs)
         out = self.walk.place_primitive(node, full, ins, self.walk.env, self.ctx, first=True)
         placed = self.walk.graph.nodes[out]
         placed.placed_by, placed.computed = self.raw.op, ()  # the block's values, not written
-        if name in BLOCKS[self.raw.op].shortcut:
+        if name in self._shortcut:
             placed.role = "shortcut"
         self.placed.append(out)
         return out
@@ -163,12 +168,14 @@ class _BlockOp(RawNode):
 
     written = False
 
-    def __init__(self, op: str, args: dict[str, Any], parent: RawNode) -> None:
-        super().__init__(op, args, parent.doc, parent.path)
-        self._parent = parent
+    def __init__(self, op: str, args: dict[str, Any], parent: RawNode, where: Location) -> None:
+        # only what differs from RawNode's defaults is set (no name, `from`, `repeat`, `when`):
+        # one of these is made for every primitive a block places
+        self.op, self.args, self.doc, self.path = op, args, parent.doc, parent.path
+        self._parent, self._where = parent, where
 
     def arg_path(self, *sub: Any) -> Path:
         return self._parent.arg_path()
 
     def at(self, *sub: Any, key: bool = False) -> Location:
-        return self._parent.at(key=True)
+        return self._where  # the block's node, `parent.at(key=True)`

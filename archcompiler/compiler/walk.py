@@ -19,11 +19,11 @@ from ..graph import BlockInstance, Graph, Node
 from ..limits import MAX_DIM, Limits
 from ..ops import OPS, ShapeError
 from ..ops.base import Tensor
-from ..spec import expr
+from ..spec import expr, memo
 from ..spec.diagnostics import pydantic_diagnostics
 from ..spec.model import InputDef
 from ..spec.validate import CheckedFile, RawNode, expressions_in
-from . import expand, finish, memo
+from . import expand, finish
 from .bindings import Overrides, bind_params, evaluate
 from .chain import nearest
 from .checks import check_arity, check_bounds, check_growth, too_much_work
@@ -100,7 +100,7 @@ class Walk:
     # ---- node lists and nodes ----------------------------------------------------------------
     def place_list(self, nodes: list[RawNode], scope: Scope, env: dict, ctx: Context) -> None:
         # where each literal name is defined, to tell "defined further down" from "unknown"
-        defined_at = {n.literal_name: i for i, n in enumerate(nodes) if n.literal_name}
+        defined_at = {name: i for i, n in enumerate(nodes) if (name := n.literal_name)}
         for i, raw in enumerate(nodes):
             self._place(raw, scope, env, ctx, Later(nodes, defined_at, i))
 
@@ -249,7 +249,10 @@ class Walk:
         """The node's arguments substituted (`first_only` ones dropped: they belong to the first
         instance) and, apart, those `override` replaces for this instance or its repeat group,
         with where the override is written."""
-        args = evaluate(raw.args, env, raw.doc, raw.arg_path(), ctx.notes)
+        # a built-in block's primitives carry its values, already worked out: no `$` in them
+        args = (
+            evaluate(raw.args, env, raw.doc, raw.arg_path(), ctx.notes) if raw.written else raw.args
+        )
         # `strides: $2 if repeat.index == 0 else 1` says itself which instances get it
         dropped = {k for k in first_only if not _reads_repeat(raw.args.get(k), self.arities)}
         if dropped:
@@ -265,7 +268,7 @@ class Walk:
         at the override that gave the value."""
         args, extra, origin = self.arguments(raw, name, env, ctx, first_only)
         try:
-            return memo.validate(model, {**args, **extra})
+            return memo.validate(model, {**args, **extra} if extra else args)
         except ValidationError as e:
             mine = [err for err in e.errors() if _arg_of(err) not in extra]
             diags = pydantic_diagnostics(raw.doc, raw.arg_path(), mine, args, model)
@@ -297,7 +300,10 @@ class Walk:
             computed=_computed(raw.args, op.model_fields_set) if raw.written else (),
         )  # fmt: skip
         check_bounds(self.limits, node, self.params_so_far, len(self.graph), where, ctx.notes)
-        self.names.claim(name, raw.at("name") if raw.name is not None else where, ctx.notes)
+        if raw.name is None:
+            self.names.claim(name, where, ctx.notes)
+        else:  # the name's own location only if the claim is refused: it is rarely needed
+            self.names.claim(name, lambda: raw.at("name"), ctx.notes)
         self._add(node)
         return name
 

@@ -171,11 +171,12 @@ def _our_bound_first(doc: Doc, loader: type, failure: _YAMLFailure) -> SpecError
     return failure.error
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     container: Any  # dict or list being filled
     path: Path
     anchor: str | None
+    is_list: bool
     key: Any = None  # mapping: the pending key, or _NO_KEY
     key_mark: Mark | None = None
     size: int = 1  # expanded node count, for the alias bound
@@ -189,6 +190,9 @@ _SCALAR, _ALIAS, _MAPPING_START = yaml.ScalarEvent, yaml.AliasEvent, yaml.Mappin
 _STREAM_END, _DOCUMENT_START = yaml.StreamEndEvent, yaml.DocumentStartEvent
 _SKIPPED = frozenset({yaml.StreamStartEvent, yaml.DocumentEndEvent})
 _COLLECTION_END = frozenset({yaml.MappingEndEvent, yaml.SequenceEndEvent})
+
+
+_COMPLEX_KEY = "mapping keys must be plain scalars, not lists or mappings"
 
 
 class _YAMLFailure(Exception):
@@ -206,7 +210,6 @@ class _Composer:
         self.loader = loader
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.aliases = 0
-        self.expanded = 0
         self.errors: list[Diagnostic] = []
         # plain scalar (text, implicit) -> its value: specs repeat the same few words and numbers
         # thousands of times, and resolving each one's tag is most of the loading time
@@ -247,15 +250,25 @@ class _Composer:
             raise SpecError(self.errors)
 
     def _compose(self, loader: Any) -> None:
+        """One loop over the events, the tables and counters in locals: this runs for every
+        key and value of the file (the parser's own work is a quarter of loading). Each event
+        gives a value to place (`value`, its subtree's node count `size`, how many nodes it adds
+        to the expanded document `fresh`, `quoted`: None for a collection or alias, which may not
+        be a key) or changes the stack and continues."""
+        values, keys, quoted_paths = self.doc.values, self.doc.keys, self.doc.quoted
+        anchors, plain = self.anchors, self.plain
         stack: list[_Frame] = []
+        top: _Frame | None = None  # stack[-1]
         root: list[Any] = []
-        documents = 0
-        get_event, plain, place = loader.get_event, self.plain, self._place
+        documents = expanded = 0
+        get_event = loader.get_event
         while True:
             event = get_event()
             start = event.start_mark
             mark = (start.line + 1, start.column + 1)
             kind = type(event)
+            size = fresh = 1
+            quoted: bool | None = False
             if kind is _SCALAR and event.tag is None and not event.style:
                 # the common case first: an untagged plain scalar (the tag checks below pass),
                 # its value remembered by its text (see `_plain`)
@@ -263,106 +276,89 @@ class _Composer:
                 if value is _NO_KEY:
                     value = self._plain(loader, event, mark)
                 if event.anchor:
-                    self.anchors[event.anchor] = (value, 1)
-                place(stack, root, value, 1, False, mark)
-                continue
-            if kind is _STREAM_END:
+                    anchors[event.anchor] = (value, 1)
+            elif kind in _COLLECTION_END:
+                frame = stack.pop()
+                top = stack[-1] if stack else None
+                value, size, fresh, quoted, mark = frame.container, frame.size, 0, None, frame.start
+                if frame.anchor:
+                    anchors[frame.anchor] = (value, size)
+            elif kind is _STREAM_END:
                 break
-            if kind is _DOCUMENT_START:
+            elif kind is _DOCUMENT_START:
                 documents += 1
                 if documents > 1:
                     raise self.fail(mark, "a spec file holds one YAML document; found a second")
                 continue
-            if kind in _SKIPPED:
+            elif kind in _SKIPPED:
                 continue
-            if kind in _COLLECTION_END:
-                frame = stack.pop()
-                if frame.anchor:
-                    self.anchors[frame.anchor] = (frame.container, frame.size)
-                place(stack, root, frame.container, frame.size, None, frame.start, 0)
-                continue
-            if kind is _ALIAS:
+            elif kind is _ALIAS:
                 value, size = self._alias(event.anchor, mark)
-                place(stack, root, value, size, None, mark, size)
+                fresh, quoted = size, None
+            else:
+                tag = event.tag
+                if tag not in (None, "!") and not tag.startswith(_TAG):
+                    raise self.fail(mark, _refuse_tag(tag))
+                if kind is _SCALAR:
+                    value = self._scalar(loader, event, mark)
+                    if event.anchor:
+                        anchors[event.anchor] = (value, 1)
+                    quoted = event.style in ("'", '"')
+                else:  # a mapping or sequence starts
+                    if len(stack) >= MAX_DEPTH:
+                        raise self.fail(mark, f"nesting is deeper than {MAX_DEPTH} levels")
+                    is_map = kind is _MAPPING_START
+                    if tag not in (None, "!", _TAG + ("map" if is_map else "seq")):
+                        raise self.fail(mark, _refuse_tag(tag))
+                    if top is None:
+                        path: Path = ()
+                    elif top.is_list:
+                        path = (*top.path, len(top.container))
+                    elif top.key is _NO_KEY:
+                        raise self.fail(mark, _COMPLEX_KEY)
+                    else:
+                        path = (*top.path, top.key)
+                    values[path] = mark
+                    expanded += 1
+                    top = _Frame({} if is_map else [], path, event.anchor, not is_map,
+                                 _NO_KEY, None, 1, mark)  # fmt: skip
+                    stack.append(top)
+                    continue
+            # place the value into its parent, or make it the document root
+            expanded += fresh
+            if expanded > MAX_EXPANDED_NODES:
+                raise self.fail(mark, f"document expands to more than {MAX_EXPANDED_NODES:,} nodes")
+            if top is None:
+                root.append(value)
                 continue
-            tag = event.tag
-            if tag not in (None, "!") and not tag.startswith(_TAG):
-                raise self.fail(mark, _refuse_tag(tag))
-            if kind is _SCALAR:
-                value = self._scalar(loader, event, mark)
-                if event.anchor:
-                    self.anchors[event.anchor] = (value, 1)
-                quoted = event.style in ("'", '"')
-                place(stack, root, value, 1, quoted, mark)
+            top.size += size
+            container = top.container
+            if top.is_list:
+                path = (*top.path, len(container))
+                container.append(value)
+            elif top.key is _NO_KEY:  # this value is a key
+                if quoted is None:
+                    raise self.fail(mark, _COMPLEX_KEY)
+                if value in container:
+                    first = keys[(*top.path, value)]
+                    self.note(mark, f"duplicate key '{value}' (first given at line {first[0]})")
+                    value = _Duplicate(str(value))
+                top.key, top.key_mark = value, mark
                 continue
-            if len(stack) >= MAX_DEPTH:
-                raise self.fail(mark, f"nesting is deeper than {MAX_DEPTH} levels")
-            is_map = kind is _MAPPING_START
-            expected = _TAG + ("map" if is_map else "seq")
-            if tag not in (None, "!", expected):
-                raise self.fail(mark, _refuse_tag(tag))
-            path = self._child_path(stack, mark)
-            self.doc.values[path] = mark
-            container: Any = {} if is_map else []
-            self.expanded += 1
-            stack.append(_Frame(container, path, event.anchor, _NO_KEY, None, 1, mark))
+            else:
+                key = top.key
+                path = (*top.path, key)
+                if type(key) is not _Duplicate:
+                    container[key] = value
+                    keys[path] = top.key_mark  # type: ignore[assignment]
+                top.key = _NO_KEY
+            if path not in values:  # a collection's mark was set where it starts
+                values[path] = mark
+            if quoted:
+                quoted_paths.add(path)
         if not root or root[0] is None:
             raise self.fail((1, 1), "file is empty; a spec starts with `archspec: 1`")
         self.doc.data = root[0]
-
-    def _child_path(self, stack: list[_Frame], mark: Mark) -> Path:
-        if not stack:
-            return ()
-        top = stack[-1]
-        if isinstance(top.container, list):
-            return (*top.path, len(top.container))
-        if top.key is _NO_KEY:
-            raise self.fail(mark, "mapping keys must be plain scalars, not lists or mappings")
-        return (*top.path, top.key)
-
-    def _place(
-        self,
-        stack: list[_Frame],
-        root: list,
-        value: Any,
-        size: int,
-        quoted: bool | None,
-        mark: Mark,
-        fresh: int = 1,
-    ) -> None:
-        """Put a finished value into its parent (or make it the document root). `size` is its
-        subtree's node count; `fresh` how many nodes it adds to the expanded document (a
-        container's own nodes were counted as they came; an alias adds its whole subtree)."""
-        self.expanded += fresh
-        if self.expanded > MAX_EXPANDED_NODES:
-            raise self.fail(mark, f"document expands to more than {MAX_EXPANDED_NODES:,} nodes")
-        if not stack:
-            root.append(value)
-            return
-        top = stack[-1]
-        top.size += size
-        container = top.container
-        if type(container) is list:
-            path = (*top.path, len(container))
-            container.append(value)
-        elif top.key is _NO_KEY:  # this value is a key
-            if quoted is None:
-                raise self.fail(mark, "mapping keys must be plain scalars, not lists or mappings")
-            if value in top.container:
-                first = self.doc.keys[(*top.path, value)]
-                self.note(mark, f"duplicate key '{value}' (first given at line {first[0]})")
-                value = _Duplicate(str(value))
-            top.key, top.key_mark = value, mark
-            return
-        else:
-            path = (*top.path, top.key)
-            if not isinstance(top.key, _Duplicate):
-                top.container[top.key] = value
-                self.doc.keys[path] = top.key_mark  # type: ignore[assignment]
-            top.key = _NO_KEY
-        self.doc.values.setdefault(path, mark)
-        if quoted:
-            self.doc.quoted.add(path)
 
     def _alias(self, anchor: str, mark: Mark) -> tuple[Any, int]:
         self.aliases += 1

@@ -20,7 +20,7 @@ from ..grammar import STRUCTURAL, STRUCTURAL_KEYS, NodeFormError, split_argument
 from ..grammar import valid_name as _valid_name
 from ..limits import MAX_DIAGNOSTICS, MAX_REPEAT
 from ..ops import OPS
-from . import expr
+from . import expr, memo
 from .diagnostics import dedupe, pydantic_diagnostics
 from .loader import Doc, Path
 from .model import PARAM_TYPES, BlockDef, RepeatForm, SpecFile
@@ -363,7 +363,7 @@ def check_literal_args(node: RawNode, model: type[BaseModel]) -> list[Diagnostic
     literal = {k: v for k, v in node.args.items() if not has_expr(v)}
     deferred = set(node.args) - set(literal)
     try:
-        model.model_validate(literal)
+        memo.validate(model, literal)  # the walk validates the same values again: remembered
     except ValidationError as e:
         return pydantic_diagnostics(node.doc, node.arg_path(), e.errors(), literal, model, deferred)
     return []
