@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -35,6 +38,23 @@ def run_cli(*args: object) -> tuple[int, str, str]:
     """`archc ARGS…` in this process: (exit code, stdout, stderr)."""
     result = CliRunner().invoke(main, [str(a) for a in args])
     return result.exit_code, result.stdout, result.stderr
+
+
+def frameworks_imported(*commands: list[str]) -> tuple[list[str], str]:
+    """Run `archc` commands one after the other in a fresh interpreter: the framework modules
+    (TensorFlow, Keras, JAX, PyTorch) it imported, and what the commands printed."""
+    probe = (
+        "import sys\n"
+        "from archcompiler.cli import main\n"
+        f"for argv in {[list(map(str, c)) for c in commands]!r}:\n"
+        "    main(argv, prog_name='archc', standalone_mode=False)\n"
+        "heavy = sorted(m for m in sys.modules\n"
+        "               if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch'))\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    printed, _, heavy = out.stdout.rpartition("HEAVY ")
+    return ast.literal_eval(heavy.strip()), printed
 
 
 def located_error(code: int, out: str, err: str, path: object, message: str) -> None:

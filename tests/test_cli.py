@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from archcompiler.cli import main
 from tests.conftest import ROOT, SPECS
-from tests.helpers import write
+from tests.helpers import frameworks_imported, write
 
 ALEXNET = str(ROOT / "specs" / "alexnet.yaml")
 
@@ -36,18 +36,8 @@ DESIGN_TIME = [  # the commands that answer from the shape rules alone
 
 @pytest.mark.parametrize("argv", DESIGN_TIME, ids=lambda a: " ".join(a[:2])[:30])
 def test_design_time_commands_never_import_tensorflow(argv: list[str]) -> None:
-    """Run the real CLI in a fresh interpreter and list the modules it imported."""
-    probe = (
-        "import sys, runpy\n"
-        f"sys.argv = ['archc', *{argv!r}]\n"
-        "try:\n    runpy.run_module('archcompiler.cli', run_name='__main__')\n"
-        "except SystemExit as e:\n    assert not e.code, e.code\n"
-        "heavy = sorted(m for m in sys.modules\n"
-        "               if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch'))\n"
-        "print('HEAVY', heavy)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert "HEAVY []" in out.stdout, out.stdout[-2000:]
+    heavy, _ = frameworks_imported(argv)
+    assert heavy == []
 
 
 def test_check_reports_each_file_and_exits_1_on_any_error(tmp_path) -> None:
@@ -156,8 +146,6 @@ def test_the_command_list_shows_whole_descriptions() -> None:
 
 def test_shell_completion_as_the_readme_sets_it_up_completes_commands() -> None:
     import os
-    import subprocess
-    import sys
 
     env = {**os.environ, "_ARCHC_COMPLETE": "bash_complete", "COMP_WORDS": "archc su",
            "COMP_CWORD": "1"}  # fmt: skip

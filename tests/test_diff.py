@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from archcompiler.compiler import compile_file
-from tests.helpers import run_cli, write
+from tests.helpers import frameworks_imported, run_cli, write
 
 V15 = """
     archspec: 1
@@ -122,18 +122,5 @@ def test_mistakes_are_located(tmp_path: Path) -> None:
 
 
 def test_diff_and_resolve_never_import_tensorflow() -> None:
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys, runpy\n"
-        "for argv in (['archc', 'diff', 'vgg16', 'vgg19'], ['archc', 'resolve', 'lenet5']):\n"
-        "    sys.argv = argv\n"
-        "    try:\n        runpy.run_module('archcompiler.cli', run_name='__main__')\n"
-        "    except SystemExit as e:\n        assert not e.code, e.code\n"
-        "heavy = sorted(m for m in sys.modules\n"
-        "               if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch'))\n"
-        "print('HEAVY', heavy)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert "HEAVY []" in out.stdout, out.stdout[-2000:]
+    heavy, _ = frameworks_imported(["diff", "vgg16", "vgg19"], ["resolve", "lenet5"])
+    assert heavy == []

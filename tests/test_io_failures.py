@@ -128,3 +128,50 @@ def test_a_new_run_that_cannot_write_its_record_leaves_no_directory(tmp_path, mo
     assert status == 1 and "Traceback" not in err, err
     assert err.startswith(f"{run_dir / 'run.json'}: error: cannot write this file: No space")
     assert not run_dir.exists()
+
+
+# ---- the program's own streams: `archc` as a process ---------------------------------------
+ARCHC = [sys.executable, "-m", "archcompiler.cli"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("command", [["check", LENET], ["summary", LENET], ["schema"]])
+def test_standard_output_on_a_full_disk_is_one_line_and_exit_1(command) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([*ARCHC, *command], stdout=full, stderr=subprocess.PIPE,
+                              text=True, cwd=ROOT, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == "archc: error: cannot write the output (No space left on device)\n"
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
+    """`archc summary big.yaml | head -1`: the rest of the table meets a closed pipe."""
+    big = str(ROOT / "specs" / "efficientnetb7.yaml")
+    proc = subprocess.Popen([*ARCHC, "summary", big], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT)  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"Model: efficientnetb7")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) in (0, 1) and err == "", err
+
+
+def test_the_program_ends_with_its_whole_output_written(tmp_path) -> None:
+    """`run_command_line` ends the process without the interpreter's teardown once the output
+    is flushed: a long table redirected to a file is whole, and exit hooks still run."""
+    big = str(ROOT / "specs" / "efficientnetb7.yaml")
+    out = tmp_path / "summary.txt"
+    with open(out, "w") as f:
+        proc = subprocess.run([*ARCHC, "summary", big], stdout=f, stderr=subprocess.PIPE,
+                              text=True, cwd=ROOT, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    status, expected, _ = run_cli("summary", big)
+    assert status == 0 and out.read_text() == expected and len(expected) > 64_000
+    hook = tmp_path / "hook"
+    code = ("import atexit, pathlib, sys; from archcompiler.cli import run_command_line; "
+            f"atexit.register(pathlib.Path({str(hook)!r}).write_text, 'ran'); "
+            "sys.argv = ['archc', 'check', sys.argv[1]]; run_command_line()")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code, LENET], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 0 and proc.stdout.endswith("9 layers\n"), proc.stderr
+    assert hook.read_text() == "ran"

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from archcompiler import provenance
 from archcompiler.compiler import compile_file
 from archcompiler.graph import Graph
 from tests.conftest import ROOT
-from tests.helpers import load_in_plain_keras, located_error, run_cli
+from tests.helpers import frameworks_imported, load_in_plain_keras, located_error, run_cli
 
 
 def fake_keras(path: Path) -> None:
@@ -174,17 +172,8 @@ def _raise(*args: object) -> None:
 
 def test_explain_never_imports_tensorflow(tmp_path) -> None:
     path = saved(tmp_path, compile_file("lenet5"))
-    probe = (
-        "import sys, runpy\n"
-        f"sys.argv = ['archc', 'explain', {str(path)!r}, 'c3']\n"
-        "try:\n    runpy.run_module('archcompiler.cli', run_name='__main__')\n"
-        "except SystemExit as e:\n    assert not e.code, e.code\n"
-        "heavy = sorted(m for m in sys.modules\n"
-        "               if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch'))\n"
-        "print('HEAVY', heavy)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert "HEAVY []" in out.stdout and "source:" in out.stdout, out.stdout[-2000:]
+    heavy, printed = frameworks_imported(["explain", path, "c3"])
+    assert heavy == [] and "source:" in printed, printed[-2000:]
 
 
 # --- with Keras: what `archc build` writes, loaded by plain Keras --------------------------

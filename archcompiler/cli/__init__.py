@@ -6,6 +6,6 @@ exit 1, without a traceback.
 """
 
 # each command's module is imported when the command is looked up (help.COMMAND_MODULES)
-from .app import main
+from .app import main, run_command_line
 
-__all__ = ["main"]
+__all__ = ["main", "run_command_line"]

@@ -1,3 +1,3 @@
-from . import main
+from . import run_command_line
 
-main()
+run_command_line()
