@@ -335,3 +335,23 @@ def test_a_single_class_folder_says_two_classes_are_needed(tmp_path: Path) -> No
     code, out, err = run_cli("train", LENET, "--data", data, "-o", tmp_path / "run")
     located_error(code, out, err, data, "1 class folder ('only'): a classifier needs at least two")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("framework", ["jax", "torch"])
+@pytest.mark.parametrize("strategy", ["mirrored", "multi-worker"])
+def test_a_strategy_under_jax_or_pytorch_is_refused_before_anything_loads(
+    tmp_path, framework: str, strategy: str
+) -> None:
+    """tf.distribute distributes TensorFlow variables: under another Keras backend a strategy
+    would claim devices it does not train on (it ran on one, saying it used all of them)."""
+    data = placeholder_folder(tmp_path / "data", {"a": 4, "b": 4})
+    cluster = ["--workers", "127.0.0.1:1,127.0.0.1:2", "--task", "0"]
+    argv = ["train", LENET, "--data", str(data), "-o", str(tmp_path / "run"),
+            "--strategy", strategy, *(cluster if strategy == "multi-worker" else [])]  # fmt: skip
+    env = {**os.environ, "KERAS_BACKEND": framework}
+    out = subprocess.run([sys.executable, "-m", "archcompiler.cli", *argv], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, timeout=120, check=False)  # fmt: skip
+    located_error(out.returncode, out.stdout, out.stderr, "--strategy",
+                  f"--strategy {strategy} distributes with TensorFlow's tf.distribute, but "
+                  f"Keras runs on {framework} here")  # fmt: skip
+    assert not (tmp_path / "run").exists()

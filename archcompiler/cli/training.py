@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..backends.frameworks import choose_framework, running_framework
 from ..backends.quiet import import_keras
+from ..errors import Location, SpecError
 from ..limits import Limits
 from ..model_files import check_image_files, check_model_file
 from ..train.data import PREPROCESS, scan_folder
@@ -227,6 +229,8 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
         weights=weights, verbose=2 if quiet else "auto", max_memory=max_memory,
         early_stopping=early_stopping, lr_schedule=lr_schedule,
     )  # fmt: skip
+    if strategy != "default":
+        _tensorflow_for(strategy)
     command = _command_line()
     writes = True  # this process writes the run directory: all but a cluster's other workers
     if strategy == "multi-worker":
@@ -257,6 +261,20 @@ def train(spec: str, data: str, output: str | None, epochs: int, batch_size: int
         if isinstance(e, KeyboardInterrupt):
             _interrupted(run.run_dir, len(run.history), epochs, command)
         raise
+
+
+def _tensorflow_for(strategy: str) -> None:
+    """`--strategy` is tf.distribute's: it distributes TensorFlow variables. Under JAX or
+    PyTorch the model's variables are that framework's, and a strategy would claim devices it
+    does not train on: refused before anything loads."""
+    chosen = running_framework() or choose_framework(None)
+    if chosen != "tensorflow":
+        raise SpecError.at(
+            Location("--strategy"),
+            f"--strategy {strategy} distributes with TensorFlow's tf.distribute, but Keras runs "
+            f"on {chosen} here (KERAS_BACKEND): train with KERAS_BACKEND=tensorflow, or on one "
+            "device without --strategy",
+        )
 
 
 def _join_cluster(o: TrainOptions, workers: str | None, task: int | None, run_dir: str | None,
