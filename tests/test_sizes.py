@@ -1,4 +1,4 @@
-"""The input-size solver (archcompiler/sizes.py) against the compiler itself.
+"""The input-size solver (archcompiler/sizes/) against the compiler itself.
 
 The solver never compiles; these tests do, one size at a time, and hold that every size the
 solver accepts compiles and every size it refuses fails with a SpecError: exhaustively over
