@@ -44,7 +44,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )  # fmt: skip
     if not (env / "bin" / "archc").exists():  # --target installs no scripts: write the one
         (env / "bin" / "archc").write_text(
-            f"#!{env / 'bin' / 'python'}\nfrom archcompiler.cli import main\nmain()\n"
+            f"#!{env / 'bin' / 'python'}\nfrom archcompiler.cli import run_command_line\n"
+            "run_command_line()\n"
         )
         (env / "bin" / "archc").chmod(0o755)
     return env
