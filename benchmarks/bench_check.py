@@ -1,13 +1,14 @@
 """How fast is `archc check` compared with merely importing TensorFlow?
 
-Measures the wall time of ONE process `archc check specs/*.yaml` (run as `python -m archcompiler.cli
-check ...` so the console script need not be installed; best of 5) and divides it by the wall time
-of `python -c "import tensorflow"` (best of 3). Everything `check` answers comes in well under a
-second without importing TensorFlow (docs/contracts.md); our goal is a ratio of at most 0.2. Both
-run with bytecode caching on (in a temporary folder, even where PYTHONDONTWRITEBYTECODE is set), as
-installed packages have it; `check` compiling its sources every run is shown too, with `python -c
-pass` and `import pydantic` as the floor. It also prints the five slowest imports of the check
-process, from `python -X importtime`, to show where start-up time goes.
+Measures the wall time of ONE process `archc check specs/*.yaml` (run as `python -m
+archcompiler.cli check ...` so the console script need not be installed; best of 5) and divides
+it by the wall time of `python -c "import tensorflow"` (best of 3). Everything `check` answers
+comes in well under a second without importing TensorFlow (docs/contracts.md): the bound is a
+ratio of 0.2, the aim 0.05. Both run with bytecode caching on (in a temporary folder, even where
+PYTHONDONTWRITEBYTECODE is set), as installed packages have it; `check` compiling its sources
+every run is shown too, with `python -c pass` and `import pydantic` as the floor. It also prints
+the five slowest imports of the check process, from `python -X importtime`, to show where
+start-up time goes.
 
 Prints timings and ratios only: no assertions, no pass/fail.
 
@@ -30,7 +31,7 @@ import time
 from archcompiler.zoo import zoo_specs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GOAL = 0.2
+BOUND, AIM = 0.2, 0.05  # the contract's ratio, and the one aimed at (issue 15, item 5)
 
 
 def wall(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
@@ -108,7 +109,7 @@ def main() -> None:
     for label, code in (("python -c pass", "pass"), ("import pydantic", "import pydantic")):
         t, _ = best_of([sys.executable, "-c", code], opts.runs, cached)
         print(f"{'(' + label + ', the floor)':31} best of {opts.runs}: {t * 1000:8.1f} ms")
-    print(f"ratio check / import tensorflow: {check_t / tf_t:.3f}   (goal <= {GOAL})")
+    print(f"ratio check / import tensorflow: {check_t / tf_t:.3f}   (bound {BOUND}, aim {AIM})")
     if check_rc != 0:
         print("note: `archc check` exited non-zero; some spec is invalid (timing still shown)")
 
