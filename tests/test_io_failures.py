@@ -135,7 +135,9 @@ ARCHC = [sys.executable, "-m", "archcompiler.cli"]
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
-@pytest.mark.parametrize("command", [["check", LENET], ["summary", LENET], ["schema"]])
+@pytest.mark.parametrize(
+    "command", [["check", LENET], ["summary", LENET], ["schema"], ["--help"], ["--version"]]
+)  # a command's output, and click's own (help, version)
 def test_standard_output_on_a_full_disk_is_one_line_and_exit_1(command) -> None:
     with open("/dev/full", "w") as full:
         proc = subprocess.run([*ARCHC, *command], stdout=full, stderr=subprocess.PIPE,

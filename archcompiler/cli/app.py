@@ -154,7 +154,10 @@ def run_command_line() -> NoReturn:
     interpreter exit took ~100 ms after a check of the zoo, a tenth of the run. When a
     framework is loaded (its threads and exit hooks), or threads run, it exits the usual way."""
     try:
-        main()
+        try:
+            main()
+        except OSError as e:  # click's own output (--help, --version, usage) met a failing stream
+            _cannot_write(e)
         code: Any = 0
     except SystemExit as e:
         code = e.code
