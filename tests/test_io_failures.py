@@ -177,3 +177,17 @@ def test_the_program_ends_with_its_whole_output_written(tmp_path) -> None:
                           cwd=ROOT, timeout=120, check=False)  # fmt: skip
     assert proc.returncode == 0 and proc.stdout.endswith("9 layers\n"), proc.stderr
     assert hook.read_text() == "ran"
+
+
+def test_an_oserror_that_is_not_a_stream_is_not_called_one(monkeypatch) -> None:
+    """Only standard output or error refusing writes is 'cannot write the output'; an
+    unlocated OSError from anything else stays what it is: our bug, exit 2."""
+    from archcompiler.cli import design
+
+    def lost(*args, **kwargs):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), "lost.yaml")
+
+    monkeypatch.setattr(design, "compile_file", lost)
+    status, _, err = run_cli("check", LENET)
+    assert status == 2 and "internal error: FileNotFoundError" in err, err
+    assert "cannot write the output" not in err

@@ -22,6 +22,11 @@ FRAMEWORKS = {
 DEFAULT = "tensorflow"
 
 
+def framework_loaded() -> bool:
+    """Has this process imported Keras or a framework it runs on? (Asked, never imported.)"""
+    return "keras" in sys.modules or any(p in sys.modules for p, _ in FRAMEWORKS.values())
+
+
 def running_framework() -> str | None:
     """The framework of the Keras already imported in this process, else None."""
     keras = sys.modules.get("keras")

@@ -14,13 +14,12 @@ from typing import Any, NoReturn
 
 import click
 
+from ..backends.frameworks import framework_loaded
 from ..compiler import Limits, compile_file
 from ..errors import SpecError, first_line
 from ..graph import Graph
 from ..limits import limits_for
 from .help import ArchcGroup
-
-FRAMEWORKS = ("tensorflow", "keras", "jax", "torch")
 
 
 def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
@@ -108,9 +107,10 @@ def reports_errors(f: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
-        except OSError as e:  # files say where they fail (SpecError); this is stdout or stderr
-            _cannot_write(e)
         except Exception as e:
+            if isinstance(e, OSError) and _streams_refuse(e):  # files fail as SpecErrors
+                _say_cannot_write(e)
+                sys.exit(1)
             if isinstance(e, MemoryError) or type(e).__name__ == "ResourceExhaustedError":
                 _out_of_memory(e)  # a failure of the world, not our bug
             # an internal error: say so plainly, keep the trace for debugging
@@ -136,16 +136,23 @@ def _out_of_memory(e: Exception) -> None:
     sys.exit(1)
 
 
-def _cannot_write(e: OSError) -> NoReturn:
-    """Standard output (or error) refused a write: a full disk, a closed pipe, a broken
-    terminal — a failure of the world, said in one line, exit 1."""
-    if not isinstance(e, BrokenPipeError):  # the reader left (`| head`): nothing to say
+def _streams_refuse(e: OSError) -> bool:
+    """Is `e` standard output or error refusing a write (a full disk, a closed pipe)? A write to
+    a stream names no file; the system calls on files do (open, rename), and files archcompiler
+    writes fail as located SpecErrors before this."""
+    return e.filename is None and e.filename2 is None
+
+
+def _say_cannot_write(e: OSError) -> None:
+    """A failure of the world, said in one line (nothing for a reader that left, `| head`);
+    stdout goes to the null device, or its unwritten rest would fail again at exit with a
+    traceback."""
+    if not isinstance(e, BrokenPipeError):
         with suppress(OSError):  # stderr may be the stream that fails
             sys.stderr.write(f"archc: error: cannot write the output ({e.strerror or e})\n")
             sys.stderr.flush()
-    with suppress(Exception):  # its unwritten rest would fail again at exit, with a traceback
+    with suppress(Exception):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    sys.exit(1)
 
 
 def run_command_line() -> NoReturn:
@@ -153,15 +160,15 @@ def run_command_line() -> NoReturn:
     the process ends as soon as its output is flushed. Freeing every object one by one at
     interpreter exit took ~100 ms after a check of the zoo, a tenth of the run. When a
     framework is loaded (its threads and exit hooks), or threads run, it exits the usual way."""
+    code: Any = 0
     try:
-        try:
-            main()
-        except OSError as e:  # click's own output (--help, --version, usage) met a failing stream
-            _cannot_write(e)
-        code: Any = 0
+        main()
     except SystemExit as e:
         code = e.code
-    if any(m in sys.modules for m in FRAMEWORKS) or threading.active_count() > 1:
+    except OSError as e:  # click's own output (--help, --version, usage) met a failing stream
+        _say_cannot_write(e)
+        code = 1
+    if framework_loaded() or threading.active_count() > 1:
         sys.exit(code)
     if code is not None and not isinstance(code, int):  # sys.exit("message")
         with suppress(OSError):
@@ -173,7 +180,8 @@ def run_command_line() -> NoReturn:
             if stream is not None:  # None: the program was started with that stream closed
                 stream.flush()
     except OSError as e:
-        _cannot_write(e)
+        _say_cannot_write(e)
+        code = 1
     os._exit(code or 0)
 
 

@@ -3,7 +3,6 @@ node list can refer to, and the names taken so far."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import Location, SpecError
@@ -73,14 +72,9 @@ class Names:
         self.automatic.add(name)
         return name
 
-    def claim(
-        self, name: str, where: Location | Callable[[], Location], notes: tuple[str, ...]
-    ) -> None:
-        """Refuse `name` when a node, block instance or repeat group already has it; `where`
-        may be a function that finds the location, called only then."""
+    def claim(self, name: str, where: Location, notes: tuple[str, ...]) -> None:
+        """Refuse `name` when a node, block instance or repeat group already has it."""
         if name in self.nodes or name in self.instances:
-            if callable(where):
-                where = where()
             node = self.nodes.get(name)
             first = node.source if node else self.instances[name]
             at = f" (first at line {first.line})" if first else ""

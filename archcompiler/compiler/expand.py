@@ -153,7 +153,7 @@ class BlockBuilder:
         ins = [inputs] if isinstance(inputs, str) else list(inputs)
         out = self.walk.place_primitive(node, full, ins, self.walk.env, self.ctx, first=True)
         placed = self.walk.graph.nodes[out]
-        placed.placed_by, placed.computed = self.raw.op, ()  # the block's values, not written
+        placed.placed_by = self.raw.op  # (its `computed` is empty: the block's values, not written)
         if name in self._shortcut:
             placed.role = "shortcut"
         self.placed.append(out)

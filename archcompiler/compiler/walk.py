@@ -300,10 +300,7 @@ class Walk:
             computed=_computed(raw.args, op.model_fields_set) if raw.written else (),
         )  # fmt: skip
         check_bounds(self.limits, node, self.params_so_far, len(self.graph), where, ctx.notes)
-        if raw.name is None:
-            self.names.claim(name, where, ctx.notes)
-        else:  # the name's own location only if the claim is refused: it is rarely needed
-            self.names.claim(name, lambda: raw.at("name"), ctx.notes)
+        self.names.claim(name, raw.at("name") if raw.name is not None else where, ctx.notes)
         self._add(node)
         return name
 
