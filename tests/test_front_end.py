@@ -101,14 +101,25 @@ ZOO = ["lenet5", "resnet50", "efficientnetb0", "inception_v3", "efficientnetv2"]
 
 
 @pytest.mark.parametrize("name", ZOO)
-def test_zoo_graphs_are_the_same_without_the_memo(
+def test_zoo_graphs_are_the_same_without_the_memos(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = zoo_path(name)
     assert path is not None
     remembered = _dump(path)
     monkeypatch.setattr(memo, "validate", lambda model, args: model.model_validate(args))
+    monkeypatch.setattr(memo, "inferred", lambda op, shapes: None)  # every shape rule run
     assert _dump(path) == remembered
+
+
+def test_a_shape_rule_is_remembered_for_the_instance_only() -> None:
+    a = memo.validate(OPS["conv"], {"filters": 8, "kernel": 3})
+    b = OPS["conv"].model_validate({"filters": 8, "kernel": 3})  # equal, not the same object
+    shapes = ((32, 32, 3),)
+    memo.remember_inferred(a, shapes, a.infer(list(shapes)))
+    assert memo.inferred(a, shapes) == a.infer(list(shapes))
+    assert memo.inferred(b, shapes) is None
+    assert memo.inferred(a, ((16, 16, 3),)) is None
 
 
 SCALARS = ["n0", "n", "no", "No", "null", "NULL", "", "~", "yes", "On", "off", "true", "1", "-1",

@@ -284,15 +284,20 @@ class Walk:
         """Place primitive op `raw.op` as node `name`: validate its arguments, infer its shape and
         costs, check the bounds. The one way a node enters the graph (blocks too)."""
         cls = OPS[raw.op]
-        op = self.validated(raw, cls, name, env, ctx, () if first else ("strides",))
+        op = self._as_placed(raw, cls) if first and not raw.written else None
+        if op is None:
+            op = self.validated(raw, cls, name, env, ctx, () if first else ("strides",))
         where = raw.at(key=True)  # looked up once: this runs for every node placed
         check_arity(f"{raw.op} '{name}'", cls.arity, len(inputs), where, ctx.notes)
         nodes = self.graph.nodes
-        shapes = [Tensor.of(nodes[n].shape, n) for n in inputs]
-        try:
-            result = op.infer(shapes)
-        except ShapeError as e:
-            raise SpecError.at(where, f"{raw.op} '{name}' {e}", *ctx.notes) from None
+        shapes = tuple([nodes[n].shape for n in inputs])
+        result = memo.inferred(op, shapes)
+        if result is None:
+            try:
+                result = op.infer([Tensor.of(s, n) for s, n in zip(shapes, inputs, strict=True)])
+            except ShapeError as e:
+                raise SpecError.at(where, f"{raw.op} '{name}' {e}", *ctx.notes) from None
+            memo.remember_inferred(op, shapes, result)
         node = Node(
             name=name, op=raw.op, args=op, inputs=tuple(inputs), shape=tuple(result.shape),
             weights=result.trainable, fixed_weights=result.non_trainable, macs=result.macs,
@@ -303,6 +308,17 @@ class Walk:
         self.names.claim(name, raw.at("name") if raw.name is not None else where, ctx.notes)
         self._add(node)
         return name
+
+    def _as_placed(self, raw: RawNode, cls: type) -> Any:
+        """A built-in block's primitive validated as the block gave it: its values are worked
+        out (no `$` in them) and, when no file has `override:`, nothing replaces any. None where
+        that does not hold or validation fails: `validated` then says where and why."""
+        if self.overrides.written:
+            return None
+        try:
+            return memo.validate(cls, raw.args)
+        except ValidationError:
+            return None
 
     def _add(self, node: Node) -> None:
         self.graph.nodes[node.name] = node

@@ -11,6 +11,8 @@ MAX_ENTRIES = 20_000  # a long-lived process (api, sweep) forgets them all past 
 
 _ATOMS = frozenset({int, str, bool, type(None)})
 _validated: dict[tuple[type, Any], Any] = {}
+# (id of a validated instance, input shapes) → (the instance, what its `infer` gave)
+_inferred: dict[tuple[int, tuple], tuple[Any, Any]] = {}
 
 
 def key_of(value: Any) -> Any:
@@ -58,3 +60,18 @@ def validate(model: Any, args: dict[str, Any]) -> Any:
             _validated.clear()
         _validated[(model, key)] = hit
     return hit
+
+
+def inferred(op: Any, shapes: tuple[tuple[int, ...], ...]) -> Any:
+    """What `op.infer` gave before for these input shapes, or None. A shape rule is a function
+    of the op's arguments and its inputs' shapes only, and the validate memo hands out the same
+    instance for the same arguments: so an op placed again on the same shapes (every `bn`, every
+    1×1 conv of a stage) skips its rule. Keyed by identity, checked against the instance kept."""
+    hit = _inferred.get((id(op), shapes))
+    return hit[1] if hit is not None and hit[0] is op else None
+
+
+def remember_inferred(op: Any, shapes: tuple[tuple[int, ...], ...], result: Any) -> None:
+    if len(_inferred) >= MAX_ENTRIES:
+        _inferred.clear()
+    _inferred[(id(op), shapes)] = (op, result)
