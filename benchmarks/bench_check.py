@@ -2,7 +2,8 @@
 
 Measures the wall time of ONE process `archc check specs/*.yaml` (run as `python -m
 archcompiler.cli check ...` so the console script need not be installed; best of 5) and divides
-it by the wall time of `python -c "import tensorflow"` (best of 3). Everything `check` answers
+it by the wall time of `python -c "import tensorflow"` (best of 3); `check -j 1` (one process,
+no forked workers) is shown too. Everything `check` answers
 comes in well under a second without importing TensorFlow (docs/contracts.md): the bound is a
 ratio of 0.2, the aim 0.05. Both run with bytecode caching on (in a temporary folder, even where
 PYTHONDONTWRITEBYTECODE is set), as installed packages have it; `check` compiling its sources
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 
+from archcompiler.cli import workers
 from archcompiler.zoo import zoo_specs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,6 +82,7 @@ def main() -> None:
 
     specs = [os.path.relpath(p, ROOT) for p in zoo_specs()]
     check_cmd = [sys.executable, "-m", "archcompiler.cli", "check", *specs]
+    serial_cmd = [*check_cmd[:4], "-j", "1", *specs]  # one process, no forked workers
     tf_cmd = [sys.executable, "-c", "import tensorflow"]
     # bytecode as an installed package has it: PYTHONDONTWRITEBYTECODE (set in some CI and
     # container images) would make every run compile our ~80 modules from source (~130 ms),
@@ -96,6 +99,7 @@ def main() -> None:
 
     wall(check_cmd, cached)  # warm the file cache and .pyc files once
     check_t, check_rc = best_of(check_cmd, opts.runs, cached)
+    serial_t, _ = best_of(serial_cmd, opts.runs, cached)
     source_t, _ = best_of(check_cmd, opts.runs, uncached)
     tf_t, tf_rc = best_of(tf_cmd, opts.tf_runs, env)
 
@@ -106,10 +110,13 @@ def main() -> None:
     for label, runs, t, rc in rows_out:
         print(f"{label:31} best of {runs}: {t * 1000:8.1f} ms  (exit {rc})")
     print(f"{'  (compiling sources each run)':31} best of {opts.runs}: {source_t * 1000:8.1f} ms")
+    print(f"{'  (-j 1: in one process)':31} best of {opts.runs}: {serial_t * 1000:8.1f} ms"
+          f"  ({workers.cores()} cores here; the default forks one worker per core)")  # fmt: skip
     for label, code in (("python -c pass", "pass"), ("import pydantic", "import pydantic")):
         t, _ = best_of([sys.executable, "-c", code], opts.runs, cached)
         print(f"{'(' + label + ', the floor)':31} best of {opts.runs}: {t * 1000:8.1f} ms")
     print(f"ratio check / import tensorflow: {check_t / tf_t:.3f}   (bound {BOUND}, aim {AIM})")
+    print(f"ratio check -j 1 / import tensorflow: {serial_t / tf_t:.3f}")
     if check_rc != 0:
         print("note: `archc check` exited non-zero; some spec is invalid (timing still shown)")
 

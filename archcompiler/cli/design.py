@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from functools import partial
 
 import click
 
@@ -26,6 +27,7 @@ from .app import (
     reports_errors,
     spec_options,
 )  # fmt: skip
+from .workers import in_order, workers_for
 
 
 @main.command()
@@ -35,32 +37,42 @@ from .app import (
 @click.option("--sizes", is_flag=True,
               help="Also say which input sizes the spec accepts (min, step, the nodes that "
               "constrain them), solved from the shape rules for every size 1…2048.")  # fmt: skip
+@click.option("-j", "--jobs", type=click.IntRange(0), default=0, show_default=True,
+              help="Check the specs in N processes (0: one per CPU core; 1: in this one). "
+              "The answers come in the order of SPECS either way.")  # fmt: skip
 @reports_errors
 def check(specs: tuple[str, ...], sets: tuple[str, ...], limits: Limits,
-          quiet: bool, sizes: bool) -> None:  # fmt: skip
+          quiet: bool, sizes: bool, jobs: int) -> None:  # fmt: skip
     """Validate SPECS and infer every shape, without TensorFlow. Exit 0 if all are valid."""
-    values = parse_sets(sets)
-    failed = 0
-    for spec in specs:
-        try:
-            graph = compile_file(spec, values, limits=limits)
-        except SpecError as e:
-            click.echo(e.render(), err=True)
-            failed += 1
-            continue
-        if not quiet:
-            from ..summary import human
-
-            click.echo(
-                f"{spec}: ok — {graph.total_params:,} params, {human(graph.macs)} MACs, "
-                f"{len(graph):,} layers"
-            )
-        if sizes:
-            from ..sizes import render, solve_file
-
-            click.echo(render(solve_file(spec, values, limits, graph=graph), spec))
+    answer = partial(_check_one, values=parse_sets(sets), limits=limits, quiet=quiet, sizes=sizes)
+    failed = False
+    for lines, bad in in_order(answer, specs, workers_for(jobs, len(specs))):
+        for text, err in lines:
+            click.echo(text, err=err)
+        failed |= bad
     if failed:
         sys.exit(1)
+
+
+def _check_one(
+    spec: str, values: dict[str, str], limits: Limits, quiet: bool, sizes: bool
+) -> tuple[list[tuple[str, bool]], bool]:
+    """What `check` says of one spec, as (text, on stderr) lines, and whether it failed."""
+    try:
+        graph = compile_file(spec, values, limits=limits)
+    except SpecError as e:
+        return [(e.render(), True)], True
+    lines = []
+    if not quiet:
+        from ..summary import human
+
+        lines.append((f"{spec}: ok — {graph.total_params:,} params, {human(graph.macs)} MACs, "
+                      f"{len(graph):,} layers", False))  # fmt: skip
+    if sizes:
+        from ..sizes import render, solve_file
+
+        lines.append((render(solve_file(spec, values, limits, graph=graph), spec), False))
+    return lines, False
 
 
 @main.command()
