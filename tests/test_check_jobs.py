@@ -87,24 +87,52 @@ def test_what_a_dead_worker_took_is_done_again_here() -> None:
     assert printed.strip() == str([i * i for i in range(40)])
 
 
-def test_a_failure_here_leaves_no_worker_behind(tmp_path: Path) -> None:
+def test_ctrl_c_leaves_no_worker_behind(tmp_path: Path) -> None:
     out = run_workers(f"""
         parent = os.getpid()
         def fn(i):
             if os.getpid() != parent:
                 open(os.path.join({str(tmp_path)!r}, str(os.getpid())), "w").close()
                 time.sleep(3600)  # until killed
-            raise KeyError(i)
+            while len(os.listdir({str(tmp_path)!r})) < 2:
+                time.sleep(0.01)  # both workers are busy
+            raise KeyboardInterrupt  # as Ctrl-C raises it
         try:
             list(in_order(fn, list(range(8)), 3))
-        except KeyError:
-            print("raised")
+        except KeyboardInterrupt:
+            print("interrupted")
     """)
-    assert out == (0, "raised\n", "")
+    assert out == (0, "interrupted\n", "")
     pids = [int(p.name) for p in tmp_path.iterdir()]
+    assert len(pids) == 2
     for pid in pids:  # killed and reaped: no such process any more
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_failure_comes_after_the_answers_before_it() -> None:
+    # this process fails on what it takes (but item 0), the slower workers never do: the answers
+    # before the failing item come first, then its failure, as in one process
+    out = run_workers("""
+        parent = os.getpid()
+        def fn(i):
+            if os.getpid() != parent:
+                time.sleep(0.05)
+            elif i > 0:
+                raise ValueError(i)
+            return i
+        got = []
+        try:
+            for r in in_order(fn, list(range(12)), 3):
+                got.append(r)
+        except ValueError as e:
+            print(got, e)
+    """)
+    code, printed, err = out
+    assert (code, err) == (0, "")
+    got, failed = printed.rsplit("]", 1)
+    assert got + "]" == str(list(range(int(failed))))
+    assert 1 <= int(failed) < 12
 
 
 def test_more_items_than_the_pipe_holds_are_all_answered() -> None:

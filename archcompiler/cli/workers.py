@@ -87,7 +87,7 @@ def _gathered(fn: Callable[[T], R], items: Sequence[T], workers: int) -> dict[in
                 _work(fn, items, tasks_r, write, [r for _, r in children] + [read])
             os.close(write)
             children.append((pid, read))
-        results.update(_take(fn, items, tasks_r))  # this process works too
+        _take_here(fn, items, tasks_r, results)  # this process works too
         for pid, read in children:
             with os.fdopen(read, "rb") as f:
                 data = f.read()
@@ -127,6 +127,16 @@ def _take(fn: Callable[[T], R], items: Sequence[T], tasks: int) -> Iterator[tupl
     while len(raw := os.read(tasks, _INDEX.size)) == _INDEX.size:
         (i,) = _INDEX.unpack(raw)
         yield i, fn(items[i])
+
+
+def _take_here(fn: Callable[[T], R], items: Sequence[T], tasks: int, results: dict[int, R]) -> None:
+    """This process's share. A failure stops it and leaves that item out: `in_order` computes it
+    again in its turn, so what came before it is printed first, as one process would."""
+    try:
+        for i, result in _take(fn, items, tasks):
+            results[i] = result
+    except Exception:  # Ctrl-C (KeyboardInterrupt) is not one: it ends the workers at once
+        pass
 
 
 def _work(fn: Callable[[T], R], items: Sequence[T], tasks: int, out: int,
