@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from archcompiler.backends import frameworks
 from archcompiler.cli import workers
 from tests.conftest import ROOT
 
@@ -159,7 +160,7 @@ def test_when_it_forks(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_loaded_framework_or_a_thread_keeps_it_in_one_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(workers, "framework_loaded", lambda: True)
+    monkeypatch.setattr(frameworks, "framework_loaded", lambda: True)
     assert not workers.can_fork()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import threading
 
 from ..errors import Location, SpecError
 
@@ -25,6 +26,12 @@ DEFAULT = "tensorflow"
 def framework_loaded() -> bool:
     """Has this process imported Keras or a framework it runs on? (Asked, never imported.)"""
     return "keras" in sys.modules or any(p in sys.modules for p, _ in FRAMEWORKS.values())
+
+
+def lone_process() -> bool:
+    """No framework loaded and no other Python thread: this process may fork, or end at once
+    with `os._exit` (nothing else holds threads or exit hooks that need the usual exit)."""
+    return not framework_loaded() and threading.active_count() == 1
 
 
 def running_framework() -> str | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-import threading
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from functools import wraps
@@ -14,7 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
-from ..backends.frameworks import framework_loaded
+from ..backends.frameworks import lone_process
 from ..compiler import Limits, compile_file
 from ..errors import SpecError, first_line
 from ..graph import Graph
@@ -168,7 +167,7 @@ def run_command_line() -> NoReturn:
     except OSError as e:  # click's own output (--help, --version, usage) met a failing stream
         _say_cannot_write(e)
         code = 1
-    if framework_loaded() or threading.active_count() > 1:
+    if not lone_process():
         sys.exit(code)
     if code is not None and not isinstance(code, int):  # sys.exit("message")
         with suppress(OSError):

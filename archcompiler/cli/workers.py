@@ -17,12 +17,11 @@ import select
 import signal
 import struct
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from typing import TypeVar
 
-from ..backends.frameworks import framework_loaded
+from ..backends.frameworks import lone_process
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -42,12 +41,7 @@ def cores() -> int:
 def can_fork() -> bool:
     """Forking is safe here: POSIX fork (not macOS, whose system libraries forbid it), no other
     Python thread, and no framework loaded (TensorFlow's threads would not survive it)."""
-    return (
-        hasattr(os, "fork")
-        and sys.platform != "darwin"
-        and threading.active_count() == 1
-        and not framework_loaded()
-    )
+    return hasattr(os, "fork") and sys.platform != "darwin" and lone_process()
 
 
 def workers_for(jobs: int, items: int) -> int:
@@ -87,7 +81,7 @@ def _gathered(fn: Callable[[T], R], items: Sequence[T], workers: int) -> dict[in
                 _work(fn, items, tasks_r, write, [r for _, r in children] + [read])
             os.close(write)
             children.append((pid, read))
-        _take_here(fn, items, tasks_r, results)  # this process works too
+        _take_into(results, fn, items, tasks_r)  # this process works too
         for pid, read in children:
             with os.fdopen(read, "rb") as f:
                 data = f.read()
@@ -129,31 +123,26 @@ def _take(fn: Callable[[T], R], items: Sequence[T], tasks: int) -> Iterator[tupl
         yield i, fn(items[i])
 
 
-def _take_here(fn: Callable[[T], R], items: Sequence[T], tasks: int, results: dict[int, R]) -> None:
-    """This process's share. A failure stops it and leaves that item out: `in_order` computes it
-    again in its turn, so what came before it is printed first, as one process would."""
-    try:
+def _take_into(results: dict[int, R], fn: Callable[[T], R], items: Sequence[T], tasks: int) -> None:
+    """A share of the work, taken until the task pipe is empty. A failure of `fn` stops it and
+    leaves that item out: `in_order` computes it again in its turn, here, so what came before it
+    is printed first, as one process would. Ctrl-C (not an Exception) ends the workers at once."""
+    with suppress(Exception):
         for i, result in _take(fn, items, tasks):
             results[i] = result
-    except Exception:  # Ctrl-C (KeyboardInterrupt) is not one: it ends the workers at once
-        pass
 
 
 def _work(fn: Callable[[T], R], items: Sequence[T], tasks: int, out: int,
           close: list[int]) -> None:  # fmt: skip
     """A forked worker: its share, pickled into `out`, then the end of the process (no exit
-    hooks, no flushing of what it inherited: those belong to the parent)."""
-    code = 1
+    hooks, no flushing of what it inherited: those belong to the parent, which redoes whatever
+    it does not receive)."""
     try:
         for fd in close:
             os.close(fd)
-        done: list[tuple[int, R]] = []
-        try:
-            for pair in _take(fn, items, tasks):
-                done.append(pair)
-        finally:  # a failure of `fn` keeps what came before: the parent redoes the rest
-            with os.fdopen(out, "wb") as f:
-                f.write(pickle.dumps(done, pickle.HIGHEST_PROTOCOL))
-        code = 0
+        done: dict[int, R] = {}
+        _take_into(done, fn, items, tasks)
+        with os.fdopen(out, "wb") as f:
+            f.write(pickle.dumps(done, pickle.HIGHEST_PROTOCOL))
     finally:
-        os._exit(code)
+        os._exit(0)
